@@ -1,0 +1,78 @@
+"""The ``streamsettle`` command: thin Typer commands that call the services."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from pydantic import ValidationError
+
+from streamsettle.cli import batch, demo, generate, logs, settlements, users, workers
+from streamsettle.cli.common import console, fail
+
+app = typer.Typer(
+    help="streamsettle: watch logs, views and daily creator settlement.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(users.app, name="users")
+app.add_typer(logs.app, name="logs")
+app.add_typer(batch.app, name="batch")
+app.add_typer(demo.app, name="demo")
+app.add_typer(settlements.app, name="settlements")
+app.command("generate")(generate.generate)
+app.command("flusher")(workers.flusher)
+app.command("scheduler")(workers.scheduler)
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="target revision")) -> None:
+    """Bring the database schema up to date."""
+    from streamsettle.config import get_settings
+    from streamsettle.db.migrate import upgrade
+
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        path = settings.database_url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    upgrade(settings.database_url, revision)
+    console.print(f"[green]database at revision {revision}[/green]")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to bind"),
+    port: int = typer.Option(8000, help="port to bind"),
+    workers: int = typer.Option(1, min=1, help="worker processes"),
+    no_flusher: bool = typer.Option(False, "--no-flusher", help="do not run the flusher"),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="do not run the scheduler"),
+) -> None:
+    """Serve the API and the settlement page."""
+    import uvicorn
+
+    if no_flusher:
+        os.environ["STREAMSETTLE_RUN_FLUSHER"] = "false"
+    if no_scheduler:
+        os.environ["STREAMSETTLE_RUN_SCHEDULER"] = "false"
+    uvicorn.run(
+        "streamsettle.api.asgi:build",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except ValidationError as exc:
+        fail(f"invalid configuration:\n{exc}")
+
+
+__all__ = ["app", "main"]

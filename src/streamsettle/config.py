@@ -1,0 +1,124 @@
+"""Typed settings, read once from the environment (prefix ``STREAMSETTLE_``).
+
+The defaults give the embedded mode: a SQLite file, no Redis, a development JWT secret.
+Outside that mode a default secret is refused, so a forgotten variable fails at start-up
+instead of signing tokens with a public key.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-please-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STREAMSETTLE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/streamsettle.db"
+    database_read_url: str | None = None
+    redis_url: str | None = None
+    timezone: str = "Asia/Seoul"
+    embedded: bool | None = Field(
+        default=None, description="Demo mode; defaults to true when the database is SQLite."
+    )
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_algorithm: str = "HS256"
+    access_token_ttl_seconds: int = Field(default=900, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, gt=0)
+
+    oidc_provider: str = "google"
+    oidc_issuer: str = "https://accounts.google.com"
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_base_url: str = "http://127.0.0.1:8000"
+
+    repeat_view_window_seconds: int = Field(default=30, ge=0)
+    heartbeat_interval_seconds: int = Field(default=10, gt=0)
+    session_idle_timeout_seconds: int = Field(default=60, gt=0)
+    flusher_interval_seconds: float = Field(default=2.0, gt=0)
+    flusher_batch_size: int = Field(default=1000, gt=0)
+    heartbeat_rate_per_ip: int = Field(default=100, gt=0, description="heartbeats/s per IP")
+    heartbeat_rate_per_session: int = Field(default=5, gt=0, description="heartbeats/s per session")
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    batch_partitions: int = Field(default=0, ge=0, description="0 means the number of cores")
+    batch_schedule_time: str = "00:30"
+    batch_stale_after_seconds: int = Field(default=120, gt=0)
+
+    run_flusher: bool = Field(default=True, description="serve also runs the flusher")
+    run_scheduler: bool = Field(default=True, description="serve also runs the scheduler")
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url", "database_read_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "must be a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://"
+            )
+        return value
+
+    @field_validator("batch_schedule_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        hours, sep, minutes = value.partition(":")
+        if not (sep and hours.isdigit() and minutes.isdigit()):
+            raise ValueError("must be HH:MM")
+        if not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
+            raise ValueError("must be HH:MM within a day")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.embedded is None:
+            self.embedded = self.database_url.startswith("sqlite")
+        uses_secret = self.jwt_algorithm.startswith("HS")
+        if (
+            not self.embedded
+            and uses_secret
+            and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        ):
+            raise ValueError(
+                "STREAMSETTLE_JWT_SECRET must be set outside the embedded mode "
+                "(or set STREAMSETTLE_EMBEDDED=true for a local demo)"
+            )
+        if uses_secret and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("STREAMSETTLE_JWT_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def read_url(self) -> str:
+        return self.database_read_url or self.database_url
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_client_id)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

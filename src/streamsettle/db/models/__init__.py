@@ -1,0 +1,57 @@
+"""All tables, importable from one place (Alembic and the tests need the full metadata)."""
+
+from streamsettle.db.models.accounts import (
+    ROLES,
+    OidcIdentity,
+    RefreshToken,
+    RevokedAccessToken,
+    User,
+    UserRole,
+)
+from streamsettle.db.models.batch import BatchRun, BatchStep, Lease
+from streamsettle.db.models.catalogue import Ad, AdSlot, Video
+from streamsettle.db.models.playback import (
+    LivePlaybackSession,
+    ResumePosition,
+    WatchLog,
+    WatchLogAdSlot,
+)
+from streamsettle.db.models.settlement import (
+    DailyAdSettlement,
+    DailySettlement,
+    RateCard,
+    RateCardTier,
+)
+from streamsettle.db.models.statistics import (
+    DailyAdStats,
+    DailyVideoAdStats,
+    DailyVideoStats,
+    ViewClassification,
+)
+
+__all__ = [
+    "ROLES",
+    "Ad",
+    "AdSlot",
+    "BatchRun",
+    "BatchStep",
+    "DailyAdSettlement",
+    "DailyAdStats",
+    "DailySettlement",
+    "DailyVideoAdStats",
+    "DailyVideoStats",
+    "Lease",
+    "LivePlaybackSession",
+    "OidcIdentity",
+    "RateCard",
+    "RateCardTier",
+    "RefreshToken",
+    "ResumePosition",
+    "RevokedAccessToken",
+    "User",
+    "UserRole",
+    "Video",
+    "ViewClassification",
+    "WatchLog",
+    "WatchLogAdSlot",
+]

@@ -1,0 +1,112 @@
+"""Playback facts: live sessions (embedded store), watch logs and their ad slot hits.
+
+Watch logs are the only facts of the product; every daily table is derived from them.
+The session id is the idempotency key: storing the same session twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
+
+Position = Numeric(12, 3)
+
+
+class LivePlaybackSession(Base):
+    """A live session when no Redis is configured (the embedded mode).
+
+    Progress is kept in integer milliseconds, exactly as the Redis store keeps it.
+    """
+
+    __tablename__ = "live_playback_sessions"
+    __table_args__ = (
+        CheckConstraint("state IN ('live', 'stopped')", name="known_state"),
+        Index("ix_live_playback_sessions_state_last_seen", "state", "last_seen_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"))
+    viewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    ip: Mapped[str] = mapped_column(String(45))
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(BigInteger)
+    ad_slots: Mapped[str] = mapped_column(Text, default="")
+    """The ad placed in each slot when the session started: ``"300:5,600:"`` (no ad at 600)."""
+    start_position_ms: Mapped[int] = mapped_column(BigInteger)
+    position_ms: Mapped[int] = mapped_column(BigInteger)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    watched_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    slots_reached: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="live")
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchLog(Base):
+    __tablename__ = "watch_logs"
+    __table_args__ = (
+        CheckConstraint("watched_seconds >= 0", name="watched_non_negative"),
+        CheckConstraint("start_position_seconds >= 0", name="start_non_negative"),
+        CheckConstraint("end_position_seconds >= 0", name="end_non_negative"),
+        CheckConstraint("ended_at >= started_at", name="ends_after_start"),
+        Index("ix_watch_logs_business_date_video_id", "business_date", "video_id"),
+    )
+
+    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"))
+    viewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    ip: Mapped[str] = mapped_column(String(45))
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_position_seconds: Mapped[Decimal] = mapped_column(Position)
+    end_position_seconds: Mapped[Decimal] = mapped_column(Position)
+    watched_seconds: Mapped[int] = mapped_column(BigInteger)
+
+
+class WatchLogAdSlot(Base):
+    """An ad slot a session reached, with the ad that filled the slot at that time."""
+
+    __tablename__ = "watch_log_ad_slots"
+    __table_args__ = (CheckConstraint("position_seconds > 0", name="positive_position"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("watch_logs.session_id", ondelete="CASCADE"), primary_key=True
+    )
+    position_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ad_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ads.id"))
+
+
+class ResumePosition(Base):
+    """Where a logged-in viewer left a video, kept up to date by the flusher."""
+
+    __tablename__ = "resume_positions"
+
+    viewer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    video_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    position_seconds: Mapped[Decimal] = mapped_column(Position)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,103 @@
+"""Rate cards (versioned tiered prices) and the daily settlements priced with them.
+
+Amounts are whole KRW in BIGINT columns; unit prices are exact NUMERIC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
+
+UnitPrice = Numeric(18, 6)
+
+
+class RateCard(Base):
+    __tablename__ = "rate_cards"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+
+    tiers: Mapped[list[RateCardTier]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="(RateCardTier.kind, RateCardTier.from_views)",
+        lazy="selectin",
+    )
+
+
+class RateCardTier(Base):
+    __tablename__ = "rate_card_tiers"
+    __table_args__ = (
+        CheckConstraint("kind IN ('video', 'ad')", name="known_kind"),
+        CheckConstraint("from_views >= 0", name="from_non_negative"),
+        CheckConstraint("unit_price >= 0", name="price_non_negative"),
+    )
+
+    rate_card_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("rate_cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)
+    from_views: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    unit_price: Mapped[Decimal] = mapped_column(UnitPrice)
+
+
+class DailySettlement(Base):
+    """A video's earnings for one business day."""
+
+    __tablename__ = "daily_settlements"
+    __table_args__ = (
+        CheckConstraint(
+            "views >= 0 AND ad_views >= 0 AND views_before >= 0 "
+            "AND video_amount >= 0 AND ad_amount >= 0",
+            name="non_negative",
+        ),
+        CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up"),
+        Index("ix_daily_settlements_creator_date", "creator_id", "business_date"),
+        # One video's days for a period (the primary key leads with the date).
+        Index("ix_daily_settlements_video_date", "video_id", "business_date"),
+    )
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
+    creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    rate_card_id: Mapped[int] = mapped_column(BigId, ForeignKey("rate_cards.id"))
+    views: Mapped[int] = mapped_column(BigInteger)
+    views_before: Mapped[int] = mapped_column(BigInteger)
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+    video_amount: Mapped[int] = mapped_column(BigInteger)
+    ad_amount: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyAdSettlement(Base):
+    """One (video, ad) pair's ad earnings for a day, truncated per pair (rule 3.6)."""
+
+    __tablename__ = "daily_ad_settlements"
+    __table_args__ = (
+        CheckConstraint(
+            "ad_views >= 0 AND ad_views_before >= 0 AND amount >= 0", name="non_negative"
+        ),
+        Index("ix_daily_ad_settlements_ad_date", "ad_id", "business_date"),
+    )
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
+    ad_id: Mapped[int] = mapped_column(BigId, ForeignKey("ads.id"), primary_key=True)
+    rate_card_id: Mapped[int] = mapped_column(BigId, ForeignKey("rate_cards.id"))
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+    ad_views_before: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,84 @@
+"""Daily statistics, derived from one business day's watch logs by the batch."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from streamsettle.db.base import Base, BigId
+
+
+class DailyVideoStats(Base):
+    __tablename__ = "daily_video_stats"
+    __table_args__ = (
+        CheckConstraint(
+            "views >= 0 AND watched_seconds >= 0 AND ad_views >= 0 "
+            "AND sessions >= 0 AND self_views >= 0 AND repeat_views >= 0",
+            name="non_negative",
+        ),
+        Index("ix_daily_video_stats_creator_date", "creator_id", "business_date"),
+        # The batch sums a video's earlier days (views_before) through this index.
+        Index("ix_daily_video_stats_video_date", "video_id", "business_date"),
+    )
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
+    creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    sessions: Mapped[int] = mapped_column(BigInteger)
+    views: Mapped[int] = mapped_column(BigInteger)
+    self_views: Mapped[int] = mapped_column(BigInteger)
+    repeat_views: Mapped[int] = mapped_column(BigInteger)
+    watched_seconds: Mapped[int] = mapped_column(BigInteger)
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyVideoAdStats(Base):
+    """Ad views of one ad on one video on one day: the unit that ad pricing works on."""
+
+    __tablename__ = "daily_video_ad_stats"
+    __table_args__ = (
+        CheckConstraint("ad_views >= 0", name="non_negative"),
+        Index("ix_daily_video_ad_stats_ad_date", "ad_id", "business_date"),
+        # The batch sums a (video, ad) pair's earlier days (ad_views_before) through this index.
+        Index("ix_daily_video_ad_stats_pair_date", "video_id", "ad_id", "business_date"),
+    )
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
+    ad_id: Mapped[int] = mapped_column(BigId, ForeignKey("ads.id"), primary_key=True)
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyAdStats(Base):
+    __tablename__ = "daily_ad_stats"
+    __table_args__ = (
+        CheckConstraint("ad_views >= 0", name="non_negative"),
+        Index("ix_daily_ad_stats_owner_date", "owner_id", "business_date"),
+    )
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    ad_id: Mapped[int] = mapped_column(BigId, ForeignKey("ads.id"), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+
+
+class ViewClassification(Base):
+    """The batch's work table: the kind (rule 3.3) of each of a business day's watch logs.
+
+    The statistics are aggregated from this table only (never from ``watch_logs`` again),
+    so a log that arrives while a run is in progress cannot be counted unclassified.
+    Derived, rewritten per video id range on every run, and kept as the audit trail of why
+    a session did or did not count. No foreign keys: it is bulk-written by the batch.
+    """
+
+    __tablename__ = "view_classifications"
+    __table_args__ = (CheckConstraint("kind IN ('counted', 'self', 'repeat')", name="known_kind"),)
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(7))
+    watched_seconds: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,90 @@
+"""Business days and periods (product.md 2): the time zone and the clock are arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+_ONE_DAY = timedelta(days=1)
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Business dates from ``start`` to ``end``, both inclusive (the batch's partition keys)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if isinstance(value, datetime) or not isinstance(value, date):
+                raise TypeError(f"{name} must be a date, not {type(value).__name__}")
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+
+    @property
+    def day_count(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def __len__(self) -> int:
+        return self.day_count
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    def days(self) -> Iterator[date]:
+        """Each date in order, start first."""
+        day = self.start
+        while day <= self.end:
+            yield day
+            day += _ONE_DAY
+
+
+def period_range(period: Period, day: date) -> DateRange:
+    """The day itself, its ISO week (Monday..Sunday) or its calendar month."""
+    period = Period(period)
+    if period is Period.DAY:
+        return DateRange(day, day)
+    if period is Period.WEEK:
+        monday = day - timedelta(days=day.weekday())
+        return DateRange(monday, monday + timedelta(days=6))
+    first = day.replace(day=1)
+    next_first = date(day.year + 1, 1, 1) if day.month == 12 else first.replace(month=day.month + 1)
+    return DateRange(first, next_first - _ONE_DAY)
+
+
+def _require_aware(instant: datetime) -> None:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"a time-zone-aware datetime is required, got naive {instant!r}")
+
+
+def business_date(instant: datetime, tz: ZoneInfo) -> date:
+    """The calendar date of ``instant`` in the platform time zone ``tz``."""
+    _require_aware(instant)
+    return instant.astimezone(tz).date()
+
+
+def business_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a business day as aware UTC datetimes; 23 or 25 h across DST.
+
+    A local midnight that falls in a DST gap maps (fold=0, offset before the transition) to
+    the transition instant, which is exactly when that day begins.
+    """
+    start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + _ONE_DAY, time.min, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def previous_business_date(now: datetime, tz: ZoneInfo) -> date:
+    """Yesterday in ``tz``: the day the scheduled batch settles."""
+    return business_date(now, tz) - _ONE_DAY

@@ -1,0 +1,196 @@
+"""Test harness: a fresh PostgreSQL database per test run and a Redis database, both real.
+
+Servers come from ``STREAMSETTLE_TEST_PG_URL`` (an admin URL to the server, default
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) and ``STREAMSETTLE_TEST_REDIS_URL``
+(default ``redis://127.0.0.1:6379``). A missing server fails the tests loudly; nothing is
+mocked. Each test that asks for ``runtime`` starts from empty tables (the default rate card
+stays) and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from streamsettle.api.app import create_app
+from streamsettle.config import Settings
+from streamsettle.db.base import Base
+from streamsettle.db.migrate import upgrade
+from streamsettle.runtime import Runtime
+
+PG_ADMIN_URL = os.environ.get(
+    "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("STREAMSETTLE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+TEST_SECRET = "test-secret-" + "x" * 40
+KEEP_TABLES = {"rate_cards", "rate_card_tiers", "alembic_version"}
+
+
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database created for this test run and dropped after it."""
+    name = f"streamsettle_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}", pytrace=False)
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis logical database chosen per run so that parallel runs rarely share one."""
+    url = f"{REDIS_URL}/{1 + os.getpid() % 15}"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}", pytrace=False)
+    return url
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "jwt_secret": TEST_SECRET,
+        "embedded": False,
+        "log_json": False,
+        "run_flusher": False,
+        "run_scheduler": False,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+_default_card: dict[str, list[dict[str, object]]] = {}
+
+
+def _remember_default_card(connection: sa.Connection) -> None:
+    """Keep the migration's rate card 1 once, so that any truncation can put it back."""
+    if _default_card:
+        return
+    for table, key in (("rate_cards", "id"), ("rate_card_tiers", "rate_card_id")):
+        rows = connection.execute(sa.text(f"SELECT * FROM {table} WHERE {key} = 1")).mappings()
+        _default_card[table] = [dict(r) for r in rows]
+    assert _default_card["rate_cards"], "migration 0002 must create rate card 1"
+
+
+def _truncate(runtime: Runtime) -> None:
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    with runtime.db.engine.begin() as connection:
+        if runtime.db.is_sqlite:
+            for name in reversed(tables):
+                connection.execute(sa.text(f"DELETE FROM {name}"))
+            connection.execute(sa.text("DELETE FROM rate_card_tiers WHERE rate_card_id <> 1"))
+            connection.execute(sa.text("DELETE FROM rate_cards WHERE id <> 1"))
+            return
+        _remember_default_card(connection)
+        # CASCADE also empties rate_cards (its created_by references users): put card 1 back,
+        # from the copy taken once, even if a test truncated it on its own.
+        connection.execute(
+            sa.text(
+                f"TRUNCATE {', '.join(tables)}, rate_cards, rate_card_tiers "
+                "RESTART IDENTITY CASCADE"
+            )
+        )
+        for table in ("rate_cards", "rate_card_tiers"):
+            rows = _default_card[table]
+            connection.execute(sa.table(table, *map(sa.column, rows[0])).insert(), rows)
+        connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('rate_cards', 'id'), 1)"))
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str, redis_url: str) -> Settings:
+    return make_settings(database_url=pg_url, redis_url=redis_url)
+
+
+@pytest.fixture(scope="session")
+def _session_runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = Runtime.from_settings(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def runtime(_session_runtime: Runtime) -> Runtime:
+    """The PostgreSQL + Redis runtime, emptied before the test."""
+    _truncate(_session_runtime)
+    assert _session_runtime.redis is not None
+    _session_runtime.redis.flushdb()
+    return _session_runtime
+
+
+@pytest.fixture(scope="session")
+def _session_sqlite_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    path: Path = tmp_path_factory.mktemp("embedded") / "streamsettle.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    rt = Runtime.from_settings(make_settings(database_url=url, embedded=True))
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def sqlite_runtime(_session_sqlite_runtime: Runtime) -> Runtime:
+    """The embedded runtime: SQLite, no Redis, emptied before the test."""
+    _truncate(_session_sqlite_runtime)
+    return _session_sqlite_runtime
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """The whole app over ASGI, on PostgreSQL + Redis."""
+    with TestClient(create_app(runtime)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sqlite_client(sqlite_runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(sqlite_runtime)) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(runtime: Runtime) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for tests over real HTTP."""
+    port = free_port()
+    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

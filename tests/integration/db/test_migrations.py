@@ -1,0 +1,96 @@
+"""Migrations go up and down on PostgreSQL and SQLite and match the models exactly."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import make_url
+
+from streamsettle.db.base import Base
+from streamsettle.db.migrate import downgrade, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def scratch_pg_url() -> Iterator[str]:
+    name = f"streamsettle_migrations_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def scratch_sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'migrations.db'}"
+
+
+def _table_names(url: str) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _schema_drift(url: str) -> list[object]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def _default_rate_card_prices(url: str) -> list[tuple[str, int, str]]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT kind, from_views, unit_price FROM rate_card_tiers "
+                    "WHERE rate_card_id = 1 ORDER BY kind, from_views"
+                )
+            ).all()
+        # SQLite keeps NUMERIC as REAL; str() of the stored value is still the exact price.
+        return [(kind, int(f), f"{Decimal(str(p)).normalize():f}") for kind, f, p in rows]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_migrations_up_down_up(backend: str, scratch_pg_url: str, scratch_sqlite_url: str) -> None:
+    url = scratch_pg_url if backend == "postgresql" else scratch_sqlite_url
+    upgrade(url)
+    expected = {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"}
+    assert _table_names(url) == expected
+    assert _schema_drift(url) == []
+    assert _default_rate_card_prices(url) == [
+        ("ad", 0, "10"),
+        ("ad", 100000, "12"),
+        ("ad", 500000, "15"),
+        ("ad", 1000000, "20"),
+        ("video", 0, "1"),
+        ("video", 100000, "1.1"),
+        ("video", 500000, "1.3"),
+        ("video", 1000000, "1.5"),
+    ]
+    downgrade(url)
+    assert _table_names(url) <= {"alembic_version"}
+    upgrade(url)
+    assert _schema_drift(url) == []
