@@ -1,0 +1,117 @@
+"""Routes for auth (api.md "Auth"): sign-up, password and OIDC login, refresh, logout, /me."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Cookie, Response, status
+from fastapi.responses import RedirectResponse
+
+from streamsettle.api.deps import Claims, CurrentUser, DbSession, RuntimeDep, SettingsDep
+from streamsettle.api.schemas.auth import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    SignupCreate,
+    TokenPairPublic,
+    UserPublic,
+)
+from streamsettle.config import Settings
+from streamsettle.services import accounts, auth, oidc
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+OIDC_COOKIE = "streamsettle_oidc_state"
+OIDC_COOKIE_PATH = "/api/v1/auth/oidc"
+
+
+@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+def signup(body: SignupCreate, session: DbSession) -> UserPublic:
+    """Create an account (viewer, creator and/or advertiser; never admin)."""
+    user = accounts.signup(
+        session,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        roles=body.roles,
+    )
+    return UserPublic.model_validate(user)
+
+
+@router.post("/auth/login", response_model=TokenPairPublic)
+def login(body: LoginRequest, session: DbSession, settings: SettingsDep) -> TokenPairPublic:
+    pair = auth.login(session, settings, email=body.email, password=body.password)
+    return TokenPairPublic.model_validate(pair)
+
+
+@router.post("/auth/refresh", response_model=TokenPairPublic)
+def refresh(body: RefreshRequest, runtime: RuntimeDep) -> TokenPairPublic:
+    """A new pair for a refresh token; reusing a spent one revokes its whole family."""
+    return TokenPairPublic.model_validate(auth.refresh(runtime, body.refresh_token))
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    claims: Claims,
+    runtime: RuntimeDep,
+    body: Annotated[LogoutRequest | None, Body()] = None,
+) -> Response:
+    """Revoke the bearer access token and, when given, the refresh token's family."""
+    auth.logout(runtime, claims, body.refresh_token if body else None)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _redirect_uri(settings: Settings, provider: str) -> str:
+    return f"{settings.oidc_redirect_base_url.rstrip('/')}{OIDC_COOKIE_PATH}/{provider}/callback"
+
+
+@router.get(
+    "/auth/oidc/{provider}/login",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+)
+def oidc_login(provider: str, settings: SettingsDep) -> RedirectResponse:
+    """Redirect to the identity provider; the login state rides in a signed cookie."""
+    start = oidc.begin_login(settings, provider, _redirect_uri(settings, provider))
+    response = RedirectResponse(start.url, status_code=status.HTTP_302_FOUND)
+    response.set_cookie(
+        OIDC_COOKIE,
+        start.sealed_state,
+        max_age=oidc.STATE_MAX_AGE_SECONDS,
+        path=OIDC_COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.oidc_redirect_base_url.startswith("https://"),
+    )
+    return response
+
+
+@router.get("/auth/oidc/{provider}/callback", response_model=TokenPairPublic)
+def oidc_callback(
+    provider: str,
+    session: DbSession,
+    settings: SettingsDep,
+    response: Response,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+    sealed_state: Annotated[str | None, Cookie(alias=OIDC_COOKIE)] = None,
+) -> TokenPairPublic:
+    """Finish the login: a token pair (the user is created on first login)."""
+    pair = oidc.complete_login(
+        session,
+        settings,
+        provider,
+        _redirect_uri(settings, provider),
+        code=code,
+        state=state,
+        sealed_state=sealed_state,
+        error=error,
+    )
+    response.delete_cookie(OIDC_COOKIE, path=OIDC_COOKIE_PATH)
+    return TokenPairPublic.model_validate(pair)
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
