@@ -1,0 +1,193 @@
+"""Watch log import throughput on PostgreSQL: lines/s through ``import_watch_logs``.
+
+Generates a JSON Lines file (not timed) of valid watch logs over a small catalogue, imports
+it into a throwaway database (timed: parse, validate, COPY, insert with every key, index
+and foreign key in place, resume positions), then imports it again (every line a
+duplicate). The reference is the server alone: the same rows inserted from a staging
+table by one ``INSERT … SELECT`` per table, constraints in place.
+
+    python -m bench.import_logs [--quick] [--lines N] [--videos N] [--viewers N]
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psycopg
+import sqlalchemy as sa
+
+from bench.common import (
+    Stopwatch,
+    checkpoint,
+    conninfo,
+    emit,
+    exit_cleanly_on_sigterm,
+    parser,
+    rate,
+    throwaway_database,
+)
+from streamsettle.config import Settings
+from streamsettle.runtime import Runtime
+from streamsettle.services.importer import import_watch_logs
+
+DEFAULT_LINES = 200_000
+QUICK_LINES = 20_000
+BENCH_SECRET = "bench-secret-" + "x" * 40
+
+REFERENCE = """
+CREATE TEMP TABLE staging_logs AS SELECT * FROM watch_logs;
+CREATE TEMP TABLE staging_slots AS SELECT * FROM watch_log_ad_slots;
+CREATE TEMP TABLE staging_resume AS SELECT * FROM resume_positions;
+TRUNCATE watch_logs, watch_log_ad_slots, resume_positions;
+"""
+REFERENCE_INSERT = """
+INSERT INTO watch_logs SELECT * FROM staging_logs ON CONFLICT (session_id) DO NOTHING;
+INSERT INTO watch_log_ad_slots SELECT * FROM staging_slots;
+INSERT INTO resume_positions SELECT * FROM staging_resume
+ON CONFLICT (viewer_id, video_id) DO NOTHING;
+"""
+
+
+def seed_catalogue(url: str, *, videos: int, viewers: int) -> tuple[list[int], list[int]]:
+    """Users, two ads and ``videos`` 900 s videos with slots at 300 and 600; their ids."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as c:
+        c.execute(
+            sa.text(
+                "INSERT INTO users (email, display_name, created_at) "
+                "SELECT 'u' || g || '@bench.example', 'u' || g, now() "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"n": viewers + 1},
+        )
+        creator = c.execute(sa.text("SELECT min(id) FROM users")).scalar_one()
+        ads = [
+            c.execute(
+                sa.text(
+                    "INSERT INTO ads (owner_id, title, duration_seconds, active, created_at) "
+                    "VALUES (:o, :t, 15, true, now()) RETURNING id"
+                ),
+                {"o": creator, "t": title},
+            ).scalar_one()
+            for title in ("A", "B")
+        ]
+        c.execute(
+            sa.text(
+                "INSERT INTO videos (creator_id, title, duration_seconds, created_at) "
+                "SELECT :c, 'v' || g, 900, now() FROM generate_series(1, :n) g"
+            ),
+            {"c": creator, "n": videos},
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO ad_slots (video_id, position_seconds, ad_id) "
+                "SELECT id, 300, :a FROM videos UNION ALL SELECT id, 600, :b FROM videos"
+            ),
+            {"a": ads[0], "b": ads[1]},
+        )
+        video_ids = list(c.execute(sa.text("SELECT id FROM videos ORDER BY id")).scalars())
+        viewer_ids = list(
+            c.execute(sa.text("SELECT id FROM users WHERE id <> :c"), {"c": creator}).scalars()
+        )
+    engine.dispose()
+    return video_ids, viewer_ids
+
+
+def generate(path: Path, lines: int, video_ids: list[int], viewer_ids: list[int]) -> None:
+    """Valid watch logs of one day: 60 % signed-in viewers, slots reached by position."""
+    rng = random.Random(7)
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    with path.open("wb") as out:
+        for _ in range(lines):
+            started = day + timedelta(seconds=rng.randrange(86_400))
+            watched = rng.randrange(1, 900)
+            end_position = min(900, watched + rng.randrange(0, 5))
+            line = {
+                "session_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "video_id": rng.choice(video_ids),
+                "viewer_id": rng.choice(viewer_ids) if rng.random() < 0.6 else None,
+                "ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
+                "user_agent": "Mozilla/5.0 (bench)",
+                "started_at": started.isoformat(),
+                "ended_at": (started + timedelta(seconds=watched + rng.randrange(30))).isoformat(),
+                "start_position_seconds": 0,
+                "end_position_seconds": end_position,
+                "watched_seconds": watched,
+                "ad_slot_positions": [s for s in (300, 600) if s <= end_position],
+            }
+            out.write(orjson.dumps(line) + b"\n")
+
+
+def measure(lines: int, videos: int, viewers: int, quick: bool) -> None:
+    with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
+        video_ids, viewer_ids = seed_catalogue(url, videos=videos, viewers=viewers)
+        path = Path(tmp) / "watch_logs.jsonl"
+        generate(path, lines, video_ids, viewer_ids)
+        settings = Settings(
+            _env_file=None, database_url=url, jwt_secret=BENCH_SECRET, embedded=False
+        )
+        runtime = Runtime.from_settings(settings)
+        runs = []
+        try:
+            for run in ("fresh", "again: every line a duplicate"):
+                checkpoint(conninfo(url))
+                with Stopwatch() as watch, path.open("rb") as stream:
+                    result = import_watch_logs(runtime, stream)
+                runs.append((run, watch.seconds, result))
+        finally:
+            runtime.close()
+        with psycopg.connect(conninfo(url)) as connection:
+            connection.execute(REFERENCE)
+            connection.commit()
+            checkpoint(conninfo(url))
+            with Stopwatch() as reference:
+                connection.execute(REFERENCE_INSERT)
+                connection.commit()
+        for run, seconds, result in runs:
+            emit(
+                {
+                    "name": "import_logs",
+                    "quick": quick,
+                    "run": run,
+                    "sizes": {
+                        "lines": lines,
+                        "file_mib": round(path.stat().st_size / 2**20, 1),
+                        "videos": videos,
+                        "viewers": viewers,
+                    },
+                    "inserted": result.inserted,
+                    "duplicates": result.duplicates,
+                    "rejected": len(result.rejected),
+                    "seconds": round(seconds, 3),
+                    "lines_per_second": rate(lines, seconds),
+                    "reference": {
+                        "name": "the same rows by INSERT ... SELECT from staging tables",
+                        "seconds": round(reference.seconds, 3),
+                        "rows_per_second": rate(lines, reference.seconds),
+                    },
+                }
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    exit_cleanly_on_sigterm()
+    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "import_logs")
+    args_parser.add_argument(
+        "--lines", type=int, help=f"lines to import (default {DEFAULT_LINES}, {QUICK_LINES} quick)"
+    )
+    args_parser.add_argument("--videos", type=int, default=1_000)
+    args_parser.add_argument("--viewers", type=int, default=10_000)
+    args = args_parser.parse_args(argv)
+    lines = args.lines or (QUICK_LINES if args.quick else DEFAULT_LINES)
+    measure(lines, args.videos, args.viewers, args.quick)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

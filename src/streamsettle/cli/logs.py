@@ -1,0 +1,90 @@
+"""`streamsettle logs …` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from streamsettle.cli.common import console, err_console, fail, runtime
+
+app = typer.Typer(help="watch log commands", no_args_is_help=True)
+
+
+class _CountingLines:
+    """Lines of a binary stream, counting the bytes read (for the progress bar)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.bytes_read += len(line)
+            yield line
+
+
+@app.command("import")
+def import_logs(
+    file: str = typer.Argument(..., help="a JSON Lines file of watch logs, or - for stdin"),
+    as_json: bool = typer.Option(False, "--json", help="print the API's JSON answer"),
+    max_errors: int = typer.Option(50, help="rejected lines listed in the table (all in --json)"),
+) -> None:
+    """Import historical watch logs; idempotent on session id (see api.md)."""
+    from streamsettle.services.importer import import_watch_logs
+
+    if file == "-":
+        stream: BinaryIO = sys.stdin.buffer
+        total = None
+    else:
+        try:
+            stream = open(file, "rb")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror}")
+        total = os.fstat(stream.fileno()).st_size
+    lines = _CountingLines(stream)
+    progress = Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[lines]:,} lines"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    try:
+        with runtime() as rt, progress:
+            task = progress.add_task("import", total=total, lines=0)
+
+            def advance(lines_read: int) -> None:
+                progress.update(task, completed=lines.bytes_read, lines=lines_read)
+
+            result = import_watch_logs(rt, lines, on_progress=advance)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if as_json:
+        summary = {
+            "inserted": result.inserted,
+            "duplicates": result.duplicates,
+            "rejected": [{"line": r.line, "error": r.error} for r in result.rejected],
+        }
+        console.print_json(json.dumps(summary))
+        return
+    console.print(
+        f"inserted {result.inserted}, duplicates {result.duplicates}, "
+        f"rejected {len(result.rejected)}"
+    )
+    if result.rejected:
+        table = Table("line", "error")
+        for rejected in result.rejected[:max_errors]:
+            table.add_row(str(rejected.line), rejected.error)
+        console.print(table)
+        if len(result.rejected) > max_errors:
+            console.print(f"… and {len(result.rejected) - max_errors} more (see --json)")

@@ -1,0 +1,326 @@
+"""Bulk import of historical watch logs (JSON Lines; api.md "Watch log import").
+
+Lines are validated one by one and every broken line is reported with its number and all
+its problems; valid lines are stored in chunks of ``CHUNK_LINES``, one transaction each:
+PostgreSQL gets them by ``COPY`` into a temporary table and one
+``INSERT … SELECT … ON CONFLICT (session_id) DO NOTHING RETURNING`` (so duplicates are
+counted exactly); SQLite by ``executemany`` after looking up the ids already stored.
+A session id stored before, or seen earlier in the same input, is a duplicate and changes
+nothing, so importing a file twice inserts nothing the second time.
+
+The ad of a reached slot is the one placed in that slot *at import time*: the historical
+placement is not part of the format. Resume positions are upserted when the imported log
+ended later than the one they hold.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from psycopg.errors import DeadlockDetected
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+
+from streamsettle.db.models import AdSlot, ResumePosition, User, Video, WatchLog, WatchLogAdSlot
+from streamsettle.runtime import Runtime
+from streamsettle.services.watch_log_lines import NULL, ParsedLine, Rejected, parse_line
+
+CHUNK_LINES = 10_000
+WRITERS = 2
+"""Chunks written at once on PostgreSQL (each on its own connection)."""
+DEADLOCK_RETRIES = 3
+
+_WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
+_AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
+_RESUME: Table = ResumePosition.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class ImportResult:
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _VideoInfo:
+    duration_ms: int
+    ads: dict[int, int | None]
+    """Slot position -> the ad placed there now."""
+
+
+class _Catalogue:
+    """Videos and users looked up once per import, a chunk's unknown ids at a time."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.videos: dict[int, _VideoInfo | None] = {}
+        self.users: dict[int, bool] = {}
+
+    def load(self, lines: Sequence[ParsedLine]) -> None:
+        videos = {x.video_id for x in lines} - self.videos.keys()
+        users = {x.viewer_id for x in lines if x.viewer_id is not None} - self.users.keys()
+        if not videos and not users:
+            return
+        with self.runtime.db.session() as s:
+            found: dict[int, _VideoInfo | None] = dict.fromkeys(videos)
+            for vid, duration in s.execute(
+                select(Video.id, Video.duration_seconds).where(Video.id.in_(videos))
+            ):
+                found[vid] = _VideoInfo(duration * 1000, {})
+            for vid, position, ad in s.execute(
+                select(AdSlot.video_id, AdSlot.position_seconds, AdSlot.ad_id).where(
+                    AdSlot.video_id.in_(videos)
+                )
+            ):
+                info = found[vid]
+                assert info is not None
+                info.ads[position] = ad
+            self.videos.update(found)
+            self.users.update(dict.fromkeys(users, False))
+            self.users.update(
+                dict.fromkeys(s.scalars(select(User.id).where(User.id.in_(users))), True)
+            )
+
+    def check(self, line: ParsedLine) -> str | None:
+        info = self.videos.get(line.video_id)
+        if info is None:
+            return f"unknown video {line.video_id}"
+        errors = []
+        if line.viewer_id is not None and not self.users.get(line.viewer_id):
+            errors.append(f"unknown viewer {line.viewer_id}")
+        for name, ms in (
+            ("start_position_seconds", line.start_position_ms),
+            ("end_position_seconds", line.end_position_ms),
+        ):
+            if ms > info.duration_ms:
+                seconds = info.duration_ms // 1000
+                errors.append(f"{name} is beyond the video's duration ({seconds} s)")
+        strangers = ", ".join(str(p) for p in line.slots if p not in info.ads)
+        if strangers:
+            errors.append(f"ad slot(s) {strangers} are not slots of video {line.video_id}")
+        return "; ".join(errors) or None
+
+
+_PG_CREATE_TEMP = """
+CREATE TEMP TABLE import_watch_logs ON COMMIT DROP AS
+SELECT session_id, business_date, video_id, viewer_id, ip, user_agent, started_at, ended_at,
+       start_position_seconds, end_position_seconds, watched_seconds
+FROM watch_logs WITH NO DATA;
+CREATE TEMP TABLE import_ad_slots ON COMMIT DROP AS
+SELECT session_id, position_seconds, ad_id FROM watch_log_ad_slots WITH NO DATA
+"""
+_PG_COPY_LOGS = "COPY import_watch_logs FROM STDIN"
+_PG_COPY_SLOTS = "COPY import_ad_slots FROM STDIN"
+_PG_INSERT = """
+WITH ins AS (
+    INSERT INTO watch_logs (session_id, business_date, video_id, viewer_id, ip, user_agent,
+                            started_at, ended_at, start_position_seconds,
+                            end_position_seconds, watched_seconds)
+    SELECT * FROM import_watch_logs
+    ON CONFLICT (session_id) DO NOTHING
+    RETURNING session_id, viewer_id, video_id, end_position_seconds, ended_at
+), hits AS (
+    INSERT INTO watch_log_ad_slots (session_id, position_seconds, ad_id)
+    SELECT s.session_id, s.position_seconds, s.ad_id
+    FROM import_ad_slots s JOIN ins USING (session_id)
+), resume AS (
+    INSERT INTO resume_positions (viewer_id, video_id, position_seconds, left_at)
+    SELECT DISTINCT ON (viewer_id, video_id) viewer_id, video_id, end_position_seconds, ended_at
+    FROM ins WHERE viewer_id IS NOT NULL
+    ORDER BY viewer_id, video_id, ended_at DESC
+    ON CONFLICT (viewer_id, video_id) DO UPDATE
+    SET position_seconds = EXCLUDED.position_seconds, left_at = EXCLUDED.left_at
+    WHERE resume_positions.left_at < EXCLUDED.left_at
+)
+SELECT count(*) FROM ins
+"""
+
+
+def _pg_write(connection: Connection, lines: Sequence[ParsedLine], catalogue: _Catalogue) -> int:
+    """COPY into temporary tables, then one statement inserts what is new and reports it."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    hits = []
+    for line in lines:
+        if line.slots:
+            ads = catalogue.videos[line.video_id].ads  # type: ignore[union-attr]
+            for position in line.slots:
+                ad = ads[position]
+                hits.append(f"{line.session_id}\t{position}\t{NULL if ad is None else ad}\n")
+    with driver.cursor() as cur:
+        cur.execute(_PG_CREATE_TEMP)
+        with cur.copy(_PG_COPY_LOGS) as copy:
+            copy.write("".join([line.copy_text() for line in lines]))
+        with cur.copy(_PG_COPY_SLOTS) as copy:
+            copy.write("".join(hits))
+        cur.execute(_PG_INSERT)
+        row = cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def _sqlite_write(
+    connection: Connection, lines: Sequence[ParsedLine], catalogue: _Catalogue
+) -> int:
+    ids = [uuid.UUID(line.session_id) for line in lines]
+    stored: set[str] = set()
+    for start in range(0, len(ids), 500):
+        stored.update(
+            str(found)
+            for found in connection.scalars(
+                select(_WATCH_LOGS.c.session_id).where(
+                    _WATCH_LOGS.c.session_id.in_(ids[start : start + 500])
+                )
+            )
+        )
+    new = [line for line in lines if line.session_id not in stored]
+    if not new:
+        return 0
+    connection.execute(_WATCH_LOGS.insert(), [x.log_row() for x in new])
+    hits = []
+    for line in new:
+        ads = catalogue.videos[line.video_id].ads  # type: ignore[union-attr]
+        hits += [
+            {"session_id": uuid.UUID(line.session_id), "position_seconds": p, "ad_id": ads[p]}
+            for p in line.slots
+        ]
+    if hits:
+        connection.execute(_AD_SLOTS.insert(), hits)
+    latest: dict[tuple[int, int], ParsedLine] = {}
+    for line in new:
+        if line.viewer_id is not None:
+            key = (line.viewer_id, line.video_id)
+            if key not in latest or latest[key].ended_at < line.ended_at:
+                latest[key] = line
+    if latest:
+        upsert = sqlite_insert(_RESUME)
+        connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["viewer_id", "video_id"],
+                set_={
+                    "position_seconds": upsert.excluded.position_seconds,
+                    "left_at": upsert.excluded.left_at,
+                },
+                where=_RESUME.c.left_at < upsert.excluded.left_at,
+            ),
+            [
+                {
+                    "viewer_id": x.viewer_id,
+                    "video_id": x.video_id,
+                    "position_seconds": Decimal(x.end_position_ms).scaleb(-3),
+                    "left_at": x.ended_at,
+                }
+                for x in latest.values()
+            ],
+        )
+    return len(new)
+
+
+def _write_with_retry(runtime: Runtime, chunk: list[ParsedLine], catalogue: _Catalogue) -> int:
+    """One chunk, one transaction. Two writers inserting the same new session ids in opposite
+    orders can deadlock; PostgreSQL aborts one, and that chunk is simply written again."""
+    write = _sqlite_write if runtime.db.is_sqlite else _pg_write
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with runtime.db.engine.begin() as connection:
+                return write(connection, chunk, catalogue)
+        except OperationalError as exc:
+            if not isinstance(exc.orig, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _Writers:
+    """Chunks written by a few threads (one per connection) while the next chunk is parsed;
+    results are taken in submission order so that progress and counts stay exact."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        catalogue: _Catalogue,
+        result: ImportResult,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.runtime = runtime
+        self.catalogue = catalogue
+        self.result = result
+        self.on_progress = on_progress
+        self.size = 1 if runtime.db.is_sqlite else WRITERS
+        self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="import-writer")
+        self.in_flight: deque[tuple[Future[int], int, int]] = deque()
+
+    def submit(self, chunk: list[ParsedLine], upto: int) -> None:
+        while len(self.in_flight) >= self.size:
+            self.settle_one()
+        future = self.pool.submit(_write_with_retry, self.runtime, chunk, self.catalogue)
+        self.in_flight.append((future, len(chunk), upto))
+
+    def settle_one(self) -> None:
+        future, size, upto = self.in_flight.popleft()
+        inserted = future.result()
+        self.result.inserted += inserted
+        self.result.duplicates += size - inserted
+        if self.on_progress is not None:
+            self.on_progress(upto)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def import_watch_logs(
+    runtime: Runtime,
+    lines: Iterable[bytes | str],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate and store watch logs; ``on_progress`` gets the number of lines stored so far."""
+    result = ImportResult()
+    catalogue = _Catalogue(runtime)
+    writers = _Writers(runtime, catalogue, result, on_progress)
+    tz = runtime.settings.tz
+
+    def submit(pending: list[ParsedLine], upto: int) -> None:
+        catalogue.load(pending)
+        unique: dict[str, ParsedLine] = {}
+        for line in pending:
+            error = catalogue.check(line)
+            if error is not None:
+                result.rejected.append(Rejected(line.number, error))
+            elif line.session_id in unique:
+                result.duplicates += 1
+            else:
+                unique[line.session_id] = line
+        if unique:
+            writers.submit(list(unique.values()), upto)
+
+    try:
+        pending: list[ParsedLine] = []
+        number = 0
+        for number, raw in enumerate(lines, start=1):
+            parsed = parse_line(raw, number, tz)
+            if isinstance(parsed, Rejected):
+                result.rejected.append(parsed)
+            elif parsed is not None:
+                pending.append(parsed)
+                if len(pending) >= CHUNK_LINES:
+                    submit(pending, number)
+                    pending = []
+        submit(pending, number)
+        while writers.in_flight:
+            writers.settle_one()
+        if on_progress is not None:
+            on_progress(number)
+    finally:
+        writers.close()
+    result.rejected.sort(key=lambda r: r.line)
+    return result
+
+
+__all__ = ["CHUNK_LINES", "ImportResult", "Rejected", "import_watch_logs"]

@@ -1,0 +1,23 @@
+"""The live session store: one interface, a Redis implementation and a database one."""
+
+from streamsettle.sessions.base import (
+    Limit,
+    LiveSession,
+    ReportOutcome,
+    ReportStatus,
+    SessionState,
+    SessionStore,
+)
+from streamsettle.sessions.db_store import DatabaseSessionStore
+from streamsettle.sessions.redis_store import RedisSessionStore
+
+__all__ = [
+    "DatabaseSessionStore",
+    "Limit",
+    "LiveSession",
+    "RedisSessionStore",
+    "ReportOutcome",
+    "ReportStatus",
+    "SessionState",
+    "SessionStore",
+]

@@ -1,0 +1,222 @@
+"""Live sessions in the database (the embedded mode, no Redis): ``live_playback_sessions``.
+
+Each operation is one transaction that locks what it changes first: ``SELECT … FOR UPDATE``
+on PostgreSQL; on SQLite a no-op ``UPDATE`` of the same rows as the first statement, which
+takes the database's write lock up front (a read that later upgrades to a write could fail
+with "database is locked" instead of waiting). The rules are the pure domain functions.
+
+``last_seen_at`` is the time of the last accepted report while a session is live, and the
+time from which a flusher may take it once it is stopped (the stop time, or a lease's end).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from streamsettle.db.engine import Database
+from streamsettle.db.models import LivePlaybackSession as Row
+from streamsettle.domain.periods import business_date, business_day_bounds
+from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
+from streamsettle.sessions.base import (
+    Limit,
+    LiveSession,
+    ReportOutcome,
+    ReportStatus,
+    SessionState,
+)
+from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
+
+Limiter = Callable[[Sequence[Limit], int], int]
+"""``(limits, now_ms) -> retry_after_ms`` (0 when allowed); counts the report."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def datetime_to_ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+class DatabaseSessionStore:
+    def __init__(self, db: Database, tz: ZoneInfo, limiter: Limiter | None = None) -> None:
+        self.db = db
+        self.tz = tz
+        self.limiter = limiter
+
+    def _lock(self, session: Session, where: ColumnElement[bool]) -> None:
+        if self.db.is_sqlite:
+            session.execute(update(Row).where(where).values(state=Row.state))
+
+    def _to_live(self, row: Row) -> LiveSession:
+        return LiveSession(
+            session_id=row.id,
+            video_id=row.video_id,
+            duration_ms=row.duration_ms,
+            ad_slots=decode_slots(row.ad_slots),
+            viewer_id=row.viewer_id,
+            ip=row.ip,
+            user_agent=row.user_agent,
+            started_at_ms=datetime_to_ms(row.started_at),
+            business_date=business_date(row.started_at, self.tz),
+            start_position_ms=row.start_position_ms,
+            progress=_progress(row),
+            state=SessionState(row.state),
+            ended_at_ms=None if row.ended_at is None else datetime_to_ms(row.ended_at),
+        )
+
+    def create(self, session: LiveSession) -> None:
+        p = session.progress
+        with self.db.session() as s:
+            s.add(
+                Row(
+                    id=session.session_id,
+                    video_id=session.video_id,
+                    viewer_id=session.viewer_id,
+                    ip=session.ip,
+                    user_agent=session.user_agent,
+                    started_at=ms_to_datetime(session.started_at_ms),
+                    duration_ms=session.duration_ms,
+                    ad_slots=encode_slots(session.ad_slots),
+                    start_position_ms=session.start_position_ms,
+                    position_ms=p.position_ms,
+                    at_ms=p.at_ms,
+                    watched_ms=p.watched_ms,
+                    last_seq=p.last_seq,
+                    slots_reached=encode_reached(p.slots_reached),
+                    state=session.state.value,
+                    last_seen_at=ms_to_datetime(p.at_ms),
+                    ended_at=None,
+                )
+            )
+
+    def report(
+        self,
+        session_id: uuid.UUID,
+        *,
+        caller_id: int | None,
+        seq: int,
+        position_ms: int,
+        playing: bool,
+        stop: bool,
+        now_ms: int,
+        limits: Sequence[Limit] = (),
+    ) -> ReportOutcome:
+        if limits and self.limiter is not None:
+            retry_after = self.limiter(limits, now_ms)
+            if retry_after:
+                return ReportOutcome(ReportStatus.RATE_LIMITED, retry_after_ms=retry_after)
+        with self.db.session() as s:
+            self._lock(s, Row.id == session_id)
+            row = s.scalar(select(Row).where(Row.id == session_id).with_for_update())
+            if row is None:
+                return ReportOutcome(ReportStatus.NOT_FOUND)
+            if row.viewer_id is not None and caller_id != row.viewer_id:
+                status = (
+                    ReportStatus.UNAUTHENTICATED if caller_id is None else ReportStatus.FORBIDDEN
+                )
+                return ReportOutcome(status)
+            before = _progress(row)
+            if row.state != SessionState.LIVE:
+                return _outcome(ReportStatus.ENDED, before)
+            slots = [pos for pos, _ad in decode_slots(row.ad_slots)]
+            if stop:
+                after = apply_stop(
+                    before,
+                    seq=seq,
+                    position_ms=position_ms,
+                    at_ms=now_ms,
+                    duration_ms=row.duration_ms,
+                    slot_positions=slots,
+                )
+                accepted = after is not before
+            else:
+                after, accepted = apply_heartbeat(
+                    before,
+                    seq=seq,
+                    position_ms=position_ms,
+                    playing=playing,
+                    at_ms=now_ms,
+                    duration_ms=row.duration_ms,
+                    slot_positions=slots,
+                )
+            if accepted:
+                row.position_ms = after.position_ms
+                row.at_ms = after.at_ms
+                row.watched_ms = after.watched_ms
+                row.last_seq = after.last_seq
+                row.slots_reached = encode_reached(after.slots_reached)
+                row.last_seen_at = ms_to_datetime(after.at_ms)
+            if stop:
+                row.state = SessionState.STOPPED.value
+                row.ended_at = row.last_seen_at = ms_to_datetime(now_ms)
+            status = ReportStatus.ACCEPTED if accepted or stop else ReportStatus.DUPLICATE
+            return _outcome(status, after)
+
+    def _claim(
+        self, where: ColumnElement[bool], *, now_ms: int, lease_ms: int, limit: int
+    ) -> list[LiveSession]:
+        lease_until = ms_to_datetime(now_ms + lease_ms)
+        with self.db.session() as s:
+            self._lock(s, where)
+            rows = s.scalars(
+                select(Row)
+                .where(where)
+                .order_by(Row.last_seen_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                if row.state == SessionState.LIVE:
+                    row.state = SessionState.STOPPED.value
+                    row.ended_at = ms_to_datetime(row.at_ms)
+                row.last_seen_at = lease_until
+            return [self._to_live(row) for row in rows]
+
+    def claim_due(
+        self, *, now_ms: int, idle_before_ms: int, lease_ms: int, limit: int
+    ) -> list[LiveSession]:
+        where = or_(
+            and_(Row.state == SessionState.STOPPED, Row.last_seen_at <= ms_to_datetime(now_ms)),
+            and_(
+                Row.state == SessionState.LIVE, Row.last_seen_at <= ms_to_datetime(idle_before_ms)
+            ),
+        )
+        return self._claim(where, now_ms=now_ms, lease_ms=lease_ms, limit=limit)
+
+    def claim_day(self, day: date, *, now_ms: int, lease_ms: int, limit: int) -> list[LiveSession]:
+        start, end = business_day_bounds(day, self.tz)
+        where = and_(Row.started_at >= start, Row.started_at < end)
+        return self._claim(where, now_ms=now_ms, lease_ms=lease_ms, limit=limit)
+
+    def release(self, sessions: Sequence[LiveSession]) -> None:
+        if not sessions:
+            return
+        with self.db.session() as s:
+            s.execute(delete(Row).where(Row.id.in_([x.session_id for x in sessions])))
+
+    def live_count(self) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(Row)) or 0)
+
+
+def _progress(row: Row) -> Progress:
+    return Progress(
+        position_ms=row.position_ms,
+        at_ms=row.at_ms,
+        watched_ms=row.watched_ms,
+        last_seq=row.last_seq,
+        slots_reached=frozenset(decode_reached(row.slots_reached)),
+    )
+
+
+def _outcome(status: ReportStatus, p: Progress) -> ReportOutcome:
+    return ReportOutcome(status, p.watched_ms, tuple(sorted(p.slots_reached)))

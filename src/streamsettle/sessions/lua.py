@@ -1,0 +1,103 @@
+"""The Lua scripts of the Redis session store (see docs/playback.md for the key layout).
+
+``REPORT`` mirrors ``domain.playback.apply_heartbeat`` step for step in integer ms. Lua
+numbers are doubles, exact for integers below 2**53; epoch milliseconds and positions are
+far below that, and integers are written back with ``%d`` so that no exponent form appears.
+"""
+
+from __future__ import annotations
+
+REPORT = """
+-- KEYS: 1 session hash, 2 live zset, 3 ended zset, 4 the caller's token-revoked marker,
+--       5.. rate-limit counters of this window
+-- ARGV: 1 session id, 2 now_ms, 3 caller ('' = anonymous), 4 seq, 5 position_ms,
+--       6 playing '1'|'0', 7 stop '1'|'0', 8 grace_ms, 9.. limits aligned with KEYS[5..]
+local now = tonumber(ARGV[2])
+for i = 5, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], 2000) end
+  if count > tonumber(ARGV[i + 4]) then
+    return {'rate_limited', 0, '', 1000 - now % 1000}
+  end
+end
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
+  return {'revoked', 0, '', 0}
+end
+local f = redis.call('HMGET', KEYS[1], 'state', 'viewer', 'seq', 'pos', 'at', 'watched',
+                     'dur', 'slots', 'reached')
+if not f[1] then return {'not_found', 0, '', 0} end
+if f[2] ~= '' then
+  if ARGV[3] == '' then return {'unauthenticated', 0, '', 0} end
+  if ARGV[3] ~= f[2] then return {'forbidden', 0, '', 0} end
+end
+local watched = tonumber(f[6])
+local reached = f[9]
+if f[1] ~= 'live' then return {'ended', watched, reached, 0} end
+local stop = ARGV[7] == '1'
+local accepted = tonumber(ARGV[4]) > tonumber(f[3])
+if accepted then
+  local old = tonumber(f[4])
+  local dur = tonumber(f[7])
+  local pos = tonumber(ARGV[5])
+  if pos < 0 then pos = 0 elseif pos > dur then pos = dur end
+  if (ARGV[6] == '1' or stop) and pos > old then
+    local wall = now - tonumber(f[5])
+    if wall < 0 then wall = 0 end
+    local gain = pos - old
+    if gain > wall + tonumber(ARGV[8]) then gain = wall + tonumber(ARGV[8]) end
+    watched = watched + gain
+    local have = {}
+    for s in string.gmatch(reached, '%d+') do have[s] = true end
+    for s in string.gmatch(f[8], '(%d+):%d*') do
+      local at_ms = tonumber(s) * 1000
+      if old < at_ms and at_ms <= pos and not have[s] then
+        if reached == '' then reached = s else reached = reached .. ',' .. s end
+        have[s] = true
+      end
+    end
+  end
+  redis.call('HSET', KEYS[1], 'pos', string.format('%d', pos), 'at', ARGV[2],
+             'watched', string.format('%d', watched), 'seq', ARGV[4], 'reached', reached)
+end
+if stop then
+  redis.call('HSET', KEYS[1], 'state', 'stopped', 'ended', ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+  return {'accepted', watched, reached, 0}
+end
+if not accepted then return {'duplicate', watched, reached, 0} end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return {'accepted', watched, reached, 0}
+"""
+
+CLAIM = """
+-- KEYS: 1 live zset, 2 ended zset
+-- ARGV: 1 now_ms, 2 idle_before_ms, 3 lease_until_ms, 4 limit, 5 hash key prefix,
+--       6 mode 'due'|'ids', 7.. session ids (mode 'ids')
+local ids = {}
+if ARGV[6] == 'due' then
+  local limit = tonumber(ARGV[4])
+  ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, limit)
+  if #ids < limit then
+    local idle = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, limit - #ids)
+    for _, id in ipairs(idle) do ids[#ids + 1] = id end
+  end
+else
+  for i = 7, #ARGV do ids[#ids + 1] = ARGV[i] end
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[5] .. id
+  redis.call('ZREM', KEYS[1], id)
+  if redis.call('EXISTS', key) == 1 then
+    if redis.call('HGET', key, 'state') == 'live' then
+      redis.call('HSET', key, 'state', 'stopped', 'ended', redis.call('HGET', key, 'at'))
+    end
+    redis.call('ZADD', KEYS[2], ARGV[3], id)
+    out[#out + 1] = {id, redis.call('HGETALL', key)}
+  else
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+return out
+"""

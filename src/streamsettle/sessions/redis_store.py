@@ -1,0 +1,270 @@
+"""Live sessions in Redis: one hash per session, two sorted sets, one Lua call per report.
+
+Keys (prefix ``playback:``):
+- ``session:{id}``  hash: the session (see ``_to_hash``)
+- ``live``          zset id -> ms of the last accepted report, for idle detection
+- ``ended``         zset id -> ms from which a flusher may take it (stop time, or lease end)
+- ``day:{date}``    zset id -> start ms, the sessions that started on a business date
+- ``rl:{key}:{s}``  fixed one-second rate-limit windows (expire after 2 s)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, cast
+
+import redis
+import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
+
+from streamsettle.domain.playback import WALL_CLOCK_GRACE_MS, Progress
+from streamsettle.sessions import lua
+from streamsettle.sessions.base import (
+    Limit,
+    LiveSession,
+    ReportOutcome,
+    ReportStatus,
+    SessionState,
+)
+from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
+
+PREFIX = "playback:"
+SESSION_PREFIX = PREFIX + "session:"
+LIVE_KEY = PREFIX + "live"
+ENDED_KEY = PREFIX + "ended"
+
+
+def day_key(day: date) -> str:
+    return f"{PREFIX}day:{day.isoformat()}"
+
+
+def _to_hash(s: LiveSession) -> dict[FieldT, EncodableT]:
+    p = s.progress
+    return {
+        "vid": str(s.video_id),
+        "dur": str(s.duration_ms),
+        "slots": encode_slots(s.ad_slots),
+        "viewer": "" if s.viewer_id is None else str(s.viewer_id),
+        "ip": s.ip,
+        "ua": s.user_agent,
+        "started": str(s.started_at_ms),
+        "day": s.business_date.isoformat(),
+        "startpos": str(s.start_position_ms),
+        "pos": str(p.position_ms),
+        "at": str(p.at_ms),
+        "watched": str(p.watched_ms),
+        "seq": str(p.last_seq),
+        "reached": encode_reached(p.slots_reached),
+        "state": s.state.value,
+        "ended": "" if s.ended_at_ms is None else str(s.ended_at_ms),
+    }
+
+
+def _from_hash(session_id: str, h: dict[str, str]) -> LiveSession:
+    return LiveSession(
+        session_id=uuid.UUID(session_id),
+        video_id=int(h["vid"]),
+        duration_ms=int(h["dur"]),
+        ad_slots=decode_slots(h["slots"]),
+        viewer_id=int(h["viewer"]) if h["viewer"] else None,
+        ip=h["ip"],
+        user_agent=h["ua"],
+        started_at_ms=int(h["started"]),
+        business_date=date.fromisoformat(h["day"]),
+        start_position_ms=int(h["startpos"]),
+        progress=Progress(
+            position_ms=int(h["pos"]),
+            at_ms=int(h["at"]),
+            watched_ms=int(h["watched"]),
+            last_seq=int(h["seq"]),
+            slots_reached=frozenset(decode_reached(h["reached"])),
+        ),
+        state=SessionState(h["state"]),
+        ended_at_ms=int(h["ended"]) if h["ended"] else None,
+    )
+
+
+NO_REVOCATION_KEY = PREFIX + "no-revocation-check"
+"""A key that never exists, passed when the caller's revocation was checked elsewhere."""
+
+
+def report_call(
+    session_id: uuid.UUID,
+    *,
+    caller_id: int | None,
+    seq: int,
+    position_ms: int,
+    playing: bool,
+    stop: bool,
+    now_ms: int,
+    limits: Sequence[Limit] = (),
+    revoked_key: str = NO_REVOCATION_KEY,
+) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of the ``REPORT`` script (see ``lua.REPORT`` for their meaning)."""
+    sid = str(session_id)
+    window = now_ms // 1000
+    keys = [SESSION_PREFIX + sid, LIVE_KEY, ENDED_KEY, revoked_key]
+    keys += [f"{PREFIX}rl:{limit.key}:{window}" for limit in limits]
+    args: list[str | int] = [
+        sid,
+        now_ms,
+        "" if caller_id is None else str(caller_id),
+        seq,
+        position_ms,
+        "1" if playing else "0",
+        "1" if stop else "0",
+        WALL_CLOCK_GRACE_MS,
+    ]
+    args += [limit.per_second for limit in limits]
+    return keys, args
+
+
+def report_outcome(reply: Any) -> ReportOutcome:
+    status, watched, reached, retry_after = cast(list[Any], reply)
+    return ReportOutcome(
+        status=ReportStatus(status),
+        watched_ms=int(watched),
+        slots_reached=decode_reached(reached),
+        retry_after_ms=int(retry_after),
+    )
+
+
+class RedisSessionStore:
+    """The production store; every report is one EVALSHA round trip."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._report = client.register_script(lua.REPORT)
+        self._claim = client.register_script(lua.CLAIM)
+
+    def create(self, session: LiveSession) -> None:
+        sid = str(session.session_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(SESSION_PREFIX + sid, mapping=_to_hash(session))
+        pipe.zadd(LIVE_KEY, {sid: session.progress.at_ms})
+        pipe.zadd(day_key(session.business_date), {sid: session.started_at_ms})
+        pipe.execute()
+
+    def report(
+        self,
+        session_id: uuid.UUID,
+        *,
+        caller_id: int | None,
+        seq: int,
+        position_ms: int,
+        playing: bool,
+        stop: bool,
+        now_ms: int,
+        limits: Sequence[Limit] = (),
+    ) -> ReportOutcome:
+        keys, args = report_call(
+            session_id,
+            caller_id=caller_id,
+            seq=seq,
+            position_ms=position_ms,
+            playing=playing,
+            stop=stop,
+            now_ms=now_ms,
+            limits=limits,
+        )
+        return report_outcome(self._report(keys, args))
+
+    def _run_claim(
+        self, *, now_ms: int, idle_before_ms: int, lease_ms: int, limit: int, ids: Sequence[str]
+    ) -> list[LiveSession]:
+        mode = "ids" if ids else "due"
+        args: list[str | int] = [
+            now_ms,
+            idle_before_ms,
+            now_ms + lease_ms,
+            limit,
+            SESSION_PREFIX,
+            mode,
+            *ids,
+        ]
+        rows = cast(list[tuple[str, list[str]]], self._claim([LIVE_KEY, ENDED_KEY], args))
+        return [
+            _from_hash(sid, dict(zip(flat[::2], flat[1::2], strict=True))) for sid, flat in rows
+        ]
+
+    def claim_due(
+        self, *, now_ms: int, idle_before_ms: int, lease_ms: int, limit: int
+    ) -> list[LiveSession]:
+        return self._run_claim(
+            now_ms=now_ms, idle_before_ms=idle_before_ms, lease_ms=lease_ms, limit=limit, ids=()
+        )
+
+    def claim_day(self, day: date, *, now_ms: int, lease_ms: int, limit: int) -> list[LiveSession]:
+        ids = cast(list[str], self.redis.zrange(day_key(day), 0, limit - 1))
+        if not ids:
+            return []
+        sessions = self._run_claim(
+            now_ms=now_ms, idle_before_ms=0, lease_ms=lease_ms, limit=limit, ids=ids
+        )
+        missing = set(ids) - {str(s.session_id) for s in sessions}
+        if missing:  # index entries whose hash is gone (released by another flusher)
+            self.redis.zrem(day_key(day), *missing)
+        return sessions
+
+    def release(self, sessions: Sequence[LiveSession]) -> None:
+        if not sessions:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        for s in sessions:
+            sid = str(s.session_id)
+            pipe.delete(SESSION_PREFIX + sid)
+            pipe.zrem(LIVE_KEY, sid)
+            pipe.zrem(ENDED_KEY, sid)
+            pipe.zrem(day_key(s.business_date), sid)
+        pipe.execute()
+
+    def live_count(self) -> int:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(LIVE_KEY)
+        pipe.zcard(ENDED_KEY)
+        live, ended = pipe.execute()
+        return int(live) + int(ended)
+
+
+class AsyncRedisReporter:
+    """Heartbeats from async code (the HTTP hot path): the same script on a redis.asyncio client,
+    plus the caller's token-revocation check folded into the same call. One round trip."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.redis = client
+        self._report = client.register_script(lua.REPORT)
+
+    @classmethod
+    def from_url(cls, url: str) -> AsyncRedisReporter:
+        return cls(aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+
+    async def report(
+        self,
+        session_id: uuid.UUID,
+        *,
+        caller_id: int | None,
+        seq: int,
+        position_ms: int,
+        playing: bool,
+        stop: bool,
+        now_ms: int,
+        limits: Sequence[Limit] = (),
+        revoked_key: str = NO_REVOCATION_KEY,
+    ) -> ReportOutcome:
+        keys, args = report_call(
+            session_id,
+            caller_id=caller_id,
+            seq=seq,
+            position_ms=position_ms,
+            playing=playing,
+            stop=stop,
+            now_ms=now_ms,
+            limits=limits,
+            revoked_key=revoked_key,
+        )
+        return report_outcome(await self._report(keys, args))
+
+    async def close(self) -> None:
+        await self.redis.aclose()
