@@ -1,0 +1,260 @@
+"""The daily batch on one business day of N watch logs on PostgreSQL: ``run_date`` seconds.
+
+Generates the day server-side (not timed) in a throwaway database with one
+``INSERT … SELECT FROM generate_series``: log-uniform (Zipf-like, exponent 1) video
+popularity, ~10 % anonymous sessions, ~5 % repeats (a second session of the same viewer,
+IP and video 10 s later), ~1 % self views, ad slots at 300/600/900 s reached by how long the
+session watched, plus 1 % of the count started in the last minute of the day before
+(earlier sessions for the repeat window, settled first, not timed). Then times ``run_date``
+as the scheduler runs it, the first time (the day's derived rows are deleted and vacuumed,
+untimed, before each measurement), once per requested number of partitions, and finally
+a re-run (which also deletes and rewrites the rows of the previous run). The reference is
+the bare aggregate over the same rows: ``SELECT video_id, count(*), sum(watched_seconds)
+FROM watch_logs WHERE business_date = D GROUP BY video_id``.
+
+    python -m bench.batch_day [--quick] [--logs N] [--videos N] [--partitions 1,2]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from bench.common import (
+    Stopwatch,
+    checkpoint,
+    conninfo,
+    emit,
+    exit_cleanly_on_sigterm,
+    parser,
+    rate,
+    throwaway_database,
+)
+from streamsettle.config import Settings
+from streamsettle.db.models import BatchRun
+from streamsettle.domain.periods import business_day_bounds
+from streamsettle.runtime import Runtime
+from streamsettle.services.batch import run_date
+
+DEFAULT_LOGS = 1_000_000
+QUICK_LOGS = 20_000
+BENCH_SECRET = "bench-secret-" + "x" * 40
+DAY = date(2024, 9, 2)
+VIEWERS = 100_000
+
+CATALOGUE = (
+    """INSERT INTO users (id, email, display_name, created_at)
+    SELECT g, 'u' || g || '@bench.test', 'user ' || g, now()
+    FROM generate_series(1, %(users)s) AS g""",
+    """INSERT INTO ads (id, owner_id, title, duration_seconds, active, created_at)
+    SELECT g, %(viewers)s + 1 + g %% 20, 'ad ' || g, 15, true, now()
+    FROM generate_series(1, 50) AS g""",
+    """INSERT INTO videos (id, creator_id, title, duration_seconds, created_at)
+    SELECT g, %(viewers)s + 21 + g %% 500, 'video ' || g, 1200, now()
+    FROM generate_series(1, %(videos)s) AS g""",
+    """INSERT INTO ad_slots (video_id, position_seconds, ad_id)
+    SELECT v, s.p, 1 + (v + s.p / 300) %% 50
+    FROM generate_series(1, %(videos)s) AS v, (VALUES (300), (600), (900)) AS s(p)""",
+)
+
+# Every random choice is a deterministic uniform number in [0, 1) hashed from the row key;
+# rows n and n - 1 share their key when n %% 20 = 1: a repeat 10 s after the first session.
+LOGS = """
+INSERT INTO watch_logs (session_id, business_date, video_id, viewer_id, ip, user_agent,
+                        started_at, ended_at, start_position_seconds, end_position_seconds,
+                        watched_seconds)
+SELECT gen_random_uuid(), %(day)s, r.video_id,
+       CASE WHEN r.u_self < 0.01 THEN v.creator_id ELSE r.viewer_id END,
+       r.ip, 'bench', r.started_at, r.started_at + make_interval(secs => r.watched),
+       0, r.watched, r.watched
+FROM (
+    SELECT k.video_id,
+           CASE WHEN k.u_anon < 0.10 THEN NULL
+                ELSE 1 + floor(k.u_viewer * %(viewers)s)::bigint END AS viewer_id,
+           '10.' || (k.ip_n / 65536) || '.' || (k.ip_n / 256 %% 256) || '.' || (k.ip_n %% 256)
+               AS ip,
+           %(start)s::timestamptz + make_interval(secs => k.u_time * %(span)s + k.offset_s)
+               AS started_at,
+           floor(k.u_watch * 1200)::int AS watched,
+           k.u_self
+    FROM (
+        SELECT floor(exp(u.u_video * ln(%(videos)s)))::bigint AS video_id,
+               floor(u.u_viewer * 200000)::int AS ip_n,
+               (g.n - g.key) * 10 AS offset_s,
+               u.*
+        FROM (
+            SELECT n, CASE WHEN n %% 20 = 1 THEN n - 1 ELSE n END AS key
+            FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+        ) AS g
+        CROSS JOIN LATERAL (
+            SELECT (abs(hashtext(g.key || ':v')) %% 1000000) / 1e6 AS u_video,
+                   (abs(hashtext(g.key || ':w')) %% 1000000) / 1e6 AS u_viewer,
+                   (abs(hashtext(g.key || ':a')) %% 1000000) / 1e6 AS u_anon,
+                   (abs(hashtext(g.key || ':t')) %% 1000000) / 1e6 AS u_time,
+                   (abs(hashtext(g.n || ':d')) %% 1000000) / 1e6 AS u_watch,
+                   (abs(hashtext(g.n || ':s')) %% 1000000) / 1e6 AS u_self
+        ) AS u
+    ) AS k
+) AS r
+JOIN videos AS v ON v.id = r.video_id
+"""
+
+SLOTS = """
+INSERT INTO watch_log_ad_slots (session_id, position_seconds, ad_id)
+SELECT w.session_id, s.position_seconds, s.ad_id
+FROM watch_logs AS w
+JOIN ad_slots AS s ON s.video_id = w.video_id AND s.position_seconds <= w.watched_seconds
+"""
+
+REFERENCE = """
+SELECT video_id, count(*), sum(watched_seconds) FROM watch_logs
+WHERE business_date = %(day)s GROUP BY video_id
+"""
+
+RESET = (
+    "DELETE FROM daily_ad_settlements WHERE business_date = %(day)s",
+    "DELETE FROM daily_settlements WHERE business_date = %(day)s",
+    "DELETE FROM daily_ad_stats WHERE business_date = %(day)s",
+    "DELETE FROM daily_video_ad_stats WHERE business_date = %(day)s",
+    "DELETE FROM daily_video_stats WHERE business_date = %(day)s",
+    "DELETE FROM view_classifications WHERE business_date = %(day)s",
+)
+DERIVED = "view_classifications, daily_video_stats, daily_video_ad_stats, daily_ad_stats, "
+DERIVED += "daily_settlements, daily_ad_settlements"
+
+SHAPE = """
+SELECT count(*) FILTER (WHERE viewer_id IS NULL), count(DISTINCT video_id),
+       (SELECT count(*) FROM watch_log_ad_slots)
+FROM watch_logs WHERE business_date = %(day)s
+"""
+
+
+def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
+    """The catalogue, the last minute of the day before and the day, inside the server."""
+    midnight, _ = business_day_bounds(DAY, tz)
+    before = max(logs // 100, 1)
+    common: dict[str, Any] = {"viewers": VIEWERS, "videos": videos}
+    with psycopg.connect(conninfo(url)) as conn:
+        for statement in CATALOGUE:
+            conn.execute(statement, {**common, "users": VIEWERS + 520})
+        conn.execute(
+            LOGS,
+            {**common, "day": DAY - timedelta(days=1), "start": midnight - timedelta(minutes=1),
+             "span": 59, "first": logs + 1, "last": logs + before},
+        )  # fmt: skip
+        conn.execute(
+            LOGS,
+            {**common, "day": DAY, "start": midnight, "span": 86_399, "first": 1, "last": logs},
+        )  # fmt: skip
+        conn.execute(SLOTS)
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+        row = conn.execute(SHAPE, {"day": DAY}).fetchone()
+    assert row is not None
+    return {"anonymous": row[0], "videos_watched": row[1], "ad_slots_reached": row[2]}
+
+
+def _step_seconds(run: BatchRun) -> dict[str, float]:
+    """Wall time of each step: first partition start to last partition end."""
+    spans: dict[str, list[Any]] = {}
+    for step in run.steps:
+        spans.setdefault(step.name, []).append(step)
+    return {
+        name: round(
+            (max(s.finished_at for s in steps) - min(s.started_at for s in steps)).total_seconds(),
+            3,
+        )
+        for name, steps in spans.items()
+        if all(s.finished_at for s in steps)
+    }
+
+
+def reset_day(url: str) -> None:
+    """Remove the day's derived rows and their dead tuples: the next run is a first run."""
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        for statement in RESET:
+            conn.execute(statement, {"day": DAY})
+        conn.execute(f"VACUUM ANALYZE {DERIVED}")
+    checkpoint(url)
+
+
+def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -> None:
+    with throwaway_database() as url:
+        settings = Settings(
+            _env_file=None, database_url=url, jwt_secret=BENCH_SECRET, embedded=False
+        )
+        with Stopwatch() as generation:
+            shape = generate(url, logs, videos, settings.tz)
+        sizes = {"logs": logs, "videos": videos, "viewers": VIEWERS, **shape}
+        emit({"name": "batch_day", "measure": "generate (not the batch)", "quick": quick,
+              "sizes": sizes, "seconds": round(generation.seconds, 3)})  # fmt: skip
+        runtime = Runtime.from_settings(settings)
+        try:
+            run_date(runtime, DAY - timedelta(days=1), partitions=1)
+            checkpoint(url)
+            with psycopg.connect(conninfo(url)) as conn:
+                conn.execute(REFERENCE, {"day": DAY}).fetchall()  # warm the cache like a run
+                with Stopwatch() as reference:
+                    groups = len(conn.execute(REFERENCE, {"day": DAY}).fetchall())
+            ref = {
+                "name": "SELECT video_id, count(*), sum(watched_seconds) ... GROUP BY video_id",
+                "seconds": round(reference.seconds, 3),
+                "rows_per_second": rate(logs, reference.seconds),
+                "groups": groups,
+            }
+            emit({"name": "batch_day", "measure": "reference group by", "quick": quick,
+                  "sizes": sizes, **{k: v for k, v in ref.items() if k != "name"}})  # fmt: skip
+            plan = [(count, False) for count in partitions] + [(partitions[-1], True)]
+            for count, rerun in plan:
+                if not rerun:
+                    reset_day(url)
+                else:
+                    checkpoint(url)
+                with Stopwatch() as watch:
+                    run = run_date(runtime, DAY, partitions=count)
+                emit(
+                    {
+                        "name": "batch_day",
+                        "measure": "run_date (re-run)" if rerun else "run_date",
+                        "quick": quick,
+                        "sizes": sizes,
+                        "partitions": run.partitions,
+                        "status": run.status,
+                        "error": run.error,
+                        "seconds": round(watch.seconds, 3),
+                        "rows_per_second": rate(logs, watch.seconds),
+                        "steps": _step_seconds(run),
+                        "reference": ref,
+                    }
+                )
+        finally:
+            runtime.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    exit_cleanly_on_sigterm()
+    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "batch_day")
+    args_parser.add_argument(
+        "--logs",
+        type=int,
+        help=f"watch logs on the day ({DEFAULT_LOGS}; {QUICK_LOGS} quick)",
+    )
+    args_parser.add_argument("--videos", type=int, help="videos (default logs / 50, min 100)")
+    args_parser.add_argument(
+        "--partitions", default="1,2", help="comma-separated partition counts to time"
+    )
+    args = args_parser.parse_args(argv)
+    logs = args.logs or (QUICK_LOGS if args.quick else DEFAULT_LOGS)
+    videos = args.videos or max(logs // 50, 100)
+    partitions = [int(p) for p in args.partitions.split(",") if p.strip()]
+    measure(logs, videos, partitions, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

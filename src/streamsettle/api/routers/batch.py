@@ -1,0 +1,95 @@
+"""Admin routes of the daily batch (api.md "Batch"): start a run, follow it, list runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from streamsettle.api.deps import AdminUser, RuntimeDep
+from streamsettle.api.schemas.batch import (
+    BatchRunAccepted,
+    BatchRunCreate,
+    BatchRunList,
+    BatchRunPublic,
+    BatchStepPublic,
+)
+from streamsettle.db.models import BatchRun
+from streamsettle.logging import get_logger
+from streamsettle.runtime import Runtime
+from streamsettle.services.batch import execute_run, prepare_run
+from streamsettle.services.batch import repository as repo
+
+router = APIRouter(prefix="/api/v1", tags=["batch"])
+log = get_logger(__name__)
+
+RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _public(run: BatchRun) -> BatchRunPublic:
+    return BatchRunPublic(
+        run_id=run.id,
+        date=run.business_date,
+        status=run.status,
+        partitions=run.partitions,
+        worker=run.worker,
+        steps=[
+            BatchStepPublic(
+                name=s.name,
+                partition=s.partition,
+                status=s.status,
+                rows=s.rows,
+                started_at=s.started_at,
+                finished_at=s.finished_at,
+                error=s.error,
+            )
+            for s in run.steps
+        ],
+        started_at=run.started_at,
+        heartbeat_at=run.heartbeat_at,
+        finished_at=run.finished_at,
+        error=run.error,
+    )
+
+
+def _execute_in_background(runtime: Runtime, run_id: int) -> None:
+    def target() -> None:
+        try:
+            execute_run(runtime, run_id)
+        except Exception:  # execute_run records failures; this is only a last resort
+            log.exception("batch run crashed", run_id=run_id)
+
+    threading.Thread(target=target, name=f"batch-run-{run_id}", daemon=True).start()
+
+
+@router.post(
+    "/admin/batch-runs",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchRunAccepted,
+    responses={409: {"description": "the date cannot be settled now, or is already running"}},
+)
+def start_batch_run(body: BatchRunCreate, _: AdminUser, runtime: RuntimeDep) -> BatchRunAccepted:
+    """Settle a business date in the background; follow it with GET …/batch-runs/{run_id}."""
+    run_id = prepare_run(runtime, body.date)
+    _execute_in_background(runtime, run_id)
+    return BatchRunAccepted(run_id=run_id, status="running")
+
+
+@router.get("/admin/batch-runs/{run_id}", response_model=BatchRunPublic)
+def get_batch_run(run_id: RunId, _: AdminUser, runtime: RuntimeDep) -> BatchRunPublic:
+    return _public(repo.get_run(runtime.db, run_id))
+
+
+@router.get("/admin/batch-runs", response_model=BatchRunList)
+def list_batch_runs(
+    _: AdminUser,
+    runtime: RuntimeDep,
+    day: Annotated[
+        dt.date | None, Query(alias="date", description="only runs of this business date")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> BatchRunList:
+    """The newest runs first."""
+    return BatchRunList(items=[_public(r) for r in repo.list_runs(runtime.db, day, limit)])

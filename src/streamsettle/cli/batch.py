@@ -1,0 +1,179 @@
+"""`streamsettle batch …`: run the daily batch for a date or a range, and inspect runs."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from streamsettle.cli.common import console, fail, runtime
+from streamsettle.db.models import BatchRun
+
+app = typer.Typer(help="the daily batch: statistics and settlement", no_args_is_help=True)
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+class _Display:
+    """A Rich progress line per step and partition; one summary line per finished date."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[tuple[int | None, str | None, int | None], TaskID] = {}
+        self.by_run: dict[int | None, list[TaskID]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, event: object) -> None:
+        from streamsettle.services.batch import BatchEvent
+
+        assert isinstance(event, BatchEvent)
+        day = event.day.isoformat()
+        with self.lock:
+            if event.kind == "step_started":
+                label = event.step or ""
+                if event.partitions and event.partitions > 1:
+                    label += f" [{(event.partition or 0) + 1}/{event.partitions}]"
+                task = self.progress.add_task(f"{day} {label}", total=1)
+                self.tasks[(event.run_id, event.step, event.partition)] = task
+                self.by_run.setdefault(event.run_id, []).append(task)
+            elif event.kind in ("step_finished", "step_failed"):
+                task = self.tasks[(event.run_id, event.step, event.partition)]
+                description = self.progress.tasks[task].description
+                if event.kind == "step_finished":
+                    note = f"[green]{event.rows} rows[/green] in {event.seconds or 0:.2f} s"
+                else:
+                    note = f"[red]failed: {event.message}[/red]"
+                self.progress.update(task, completed=1, description=f"{description}  {note}")
+            elif event.kind == "run_finished":
+                for task in self.by_run.pop(event.run_id, []):
+                    self.progress.remove_task(task)
+                colour = "green" if event.status == "completed" else "red"
+                line = (
+                    f"{day} [{colour}]{event.status}[/{colour}] "
+                    f"in {event.seconds or 0:.2f} s (run {event.run_id})"
+                )
+                if event.status != "completed" and event.message:
+                    line += f": {event.message}"
+                self.progress.console.print(line)
+                if event.status == "completed" and event.message:
+                    self.progress.console.print(f"[yellow]note:[/yellow] {event.message}")
+            elif event.kind == "date_skipped":
+                self.progress.console.print(f"{day} skipped: {event.message}")
+
+
+@app.command("run")
+def run(
+    day: str | None = typer.Option(None, "--date", help="the business date to settle"),
+    start: str | None = typer.Option(None, "--from", help="first date of a backfill"),
+    end: str | None = typer.Option(None, "--to", help="last date of a backfill (inclusive)"),
+    partitions: int = typer.Option(
+        0, "--partitions", min=0, help="parallel partitions (0: STREAMSETTLE_BATCH_PARTITIONS)"
+    ),
+    skip_completed: bool = typer.Option(
+        False, "--skip-completed", help="in a backfill, skip dates already settled and current"
+    ),
+) -> None:
+    """Settle one date (--date) or a range in order (--from/--to), stopping at a failure."""
+    from streamsettle.services.batch import run_range
+
+    single, first, last = (
+        _parse_date(day, "--date"),
+        _parse_date(start, "--from"),
+        _parse_date(end, "--to"),
+    )
+    if single is not None and (first or last):
+        fail("give either --date or --from/--to, not both")
+    if single is not None:
+        first = last = single
+    if first is None or last is None:
+        fail("give --date D, or --from D1 --to D2")
+    if first > last:
+        fail(f"--from {first} is after --to {last}")
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with runtime() as rt, Progress(*columns, console=console) as progress:
+        runs = run_range(
+            rt,
+            first,
+            last,
+            partitions=partitions or None,
+            on_event=_Display(progress),
+            skip_completed=skip_completed,
+        )
+    if any(r.status != "completed" for r in runs):
+        raise typer.Exit(1)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _duration(run_start: datetime, run_end: datetime | None) -> str:
+    return f"{(run_end - run_start).total_seconds():.1f} s" if run_end else ""
+
+
+@app.command("status")
+def status(
+    day: str | None = typer.Option(None, "--date", help="only this business date, with steps"),
+    limit: int = typer.Option(20, min=1, help="how many runs to show"),
+) -> None:
+    """The latest batch runs (and, with --date, the steps of that date's latest run)."""
+    from streamsettle.services.batch import repository as repo
+
+    only = _parse_date(day, "--date")
+    with runtime() as rt:
+        runs = repo.list_runs(rt.db, only, limit)
+        with rt.db.session() as session:
+            stale = repo.dates_needing_rerun(session)
+    if not runs:
+        console.print("no batch runs" + (f" for {only}" if only else ""))
+        return
+    table = Table(title="batch runs")
+    for name in ("run", "date", "status", "partitions", "worker", "started", "took", "note"):
+        table.add_column(name)
+    latest: dict[date, int] = {}
+    for r in runs:
+        latest.setdefault(r.business_date, r.id)
+    for r in runs:
+        note = r.error or ""
+        if r.status == "completed" and latest[r.business_date] == r.id and r.business_date in stale:
+            note = f"needs a re-run: {stale[r.business_date]}"
+        colour = {"completed": "green", "failed": "red"}.get(r.status, "yellow")
+        table.add_row(
+            str(r.id),
+            r.business_date.isoformat(),
+            f"[{colour}]{r.status}[/{colour}]",
+            str(r.partitions),
+            r.worker,
+            _when(r.started_at),
+            _duration(r.started_at, r.finished_at),
+            note,
+        )
+    console.print(table)
+    if only is not None:
+        console.print(_steps_table(runs[0]))
+
+
+def _steps_table(run: BatchRun) -> Table:
+    table = Table(title=f"steps of run {run.id}")
+    for name in ("step", "partition", "status", "rows", "took", "error"):
+        table.add_column(name)
+    for step in run.steps:
+        table.add_row(
+            step.name,
+            str(step.partition),
+            step.status,
+            str(step.rows),
+            _duration(step.started_at, step.finished_at),
+            step.error or "",
+        )
+    return table

@@ -1,0 +1,333 @@
+"""Running the daily batch for a date or a range: checks, then the steps, recorded.
+
+``prepare_run`` decides synchronously whether a date may be settled now and records the
+running attempt; ``execute_run`` then does the work (the API runs it in a background
+thread). A new attempt always re-runs every step: each step is idempotent and its rows are
+rewritten in one transaction per partition, so re-running is always correct, and nothing
+has to prove that an earlier attempt's rows still match today's inputs (late imports,
+a new rate card) before skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from time import perf_counter
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from streamsettle.db.base import utcnow
+from streamsettle.db.engine import Database
+from streamsettle.db.models import BatchRun
+from streamsettle.domain.periods import DateRange, business_date
+from streamsettle.errors import BatchRefused, InvalidInput
+from streamsettle.logging import get_logger
+from streamsettle.runtime import Runtime
+from streamsettle.services import rate_cards
+from streamsettle.services.batch import repository as repo
+from streamsettle.services.batch.events import BatchEvent, EventHandler, emit
+from streamsettle.services.batch.partitions import (
+    FULL_RANGE,
+    VideoRange,
+    partition_count,
+    plan_ranges,
+    run_parallel,
+)
+from streamsettle.services.batch.steps import (
+    AD_STATS,
+    CLASSIFY,
+    FLUSH,
+    SETTLE,
+    VIDEO_STATS,
+    DayContext,
+    analyze_after,
+    flush_day,
+    run_step,
+)
+
+log = get_logger(__name__)
+
+# Test-only: the process exits abruptly (as if killed) right after the named step.
+CRASH_AFTER_ENV = "STREAMSETTLE_TEST_BATCH_CRASH_AFTER"
+_ONE_DAY = timedelta(days=1)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def prepare_run(
+    runtime: Runtime, day: date, *, partitions: int | None = None, now: datetime | None = None
+) -> int:
+    """Check that ``day`` can be settled now and record a running attempt; its id.
+
+    Refuses (``BatchRefused``) a day that is not over yet, a day whose previous day is not
+    settled (unless it is the first day with watch logs), a day with no valid rate card in
+    force, and a day that another live worker is running. A running attempt whose heartbeat
+    is stale is marked failed first ("stale: worker died").
+    """
+    settings = runtime.settings
+    now = now or utcnow()
+    today = business_date(now, settings.tz)
+    if day >= today:
+        raise BatchRefused(
+            f"{day.isoformat()} is not over yet in {settings.timezone}: "
+            f"it can be settled from {(day + _ONE_DAY).isoformat()} on",
+            {"date": day.isoformat()},
+        )
+    parts = partition_count(settings, partitions, is_sqlite=runtime.db.is_sqlite)
+    stale_after = timedelta(seconds=settings.batch_stale_after_seconds)
+    with runtime.db.session() as session:
+        _check_previous_day(session, day)
+        _check_rate_card(session, day)
+        repo.fail_stale_runs(session, day, stale_after)
+        current = repo.latest_run(session, day)
+        if current is not None and current.status == "running":
+            raise BatchRefused(
+                f"the batch for {day.isoformat()} is already running "
+                f"(run {current.id} on {current.worker}, "
+                f"heartbeat {current.heartbeat_at.isoformat(timespec='seconds')})",
+                {"date": day.isoformat(), "run_id": current.id},
+            )
+        return repo.insert_run(session, day, partitions=parts, worker=worker_name())
+
+
+def _check_previous_day(session: Session, day: date) -> None:
+    previous = day - _ONE_DAY
+    first = repo.first_log_date(session)
+    if first is None or day <= first:
+        return
+    run = repo.latest_run(session, previous)
+    if run is not None and run.status == "completed":
+        return
+    state = "has never been run" if run is None else f"its latest run {run.id} is {run.status}"
+    raise BatchRefused(
+        f"cannot settle {day.isoformat()}: the previous day {previous.isoformat()} is not "
+        f"settled ({state}); settle {previous.isoformat()} first, or backfill from the "
+        "first unsettled date (streamsettle batch run --from D1 --to D2)",
+        {"date": day.isoformat(), "previous_date": previous.isoformat()},
+    )
+
+
+def _check_rate_card(session: Session, day: date) -> int:
+    card = rate_cards.card_in_force(session, day)
+    if card is None:
+        raise BatchRefused(f"no rate card is in force on {day.isoformat()}")
+    try:
+        rate_cards.to_domain(card)
+    except InvalidInput as exc:
+        raise BatchRefused(
+            f"the rate card in force on {day.isoformat()} (id {card.id}) is invalid: {exc}"
+        ) from exc
+    return card.id
+
+
+class _Heartbeat(threading.Thread):
+    """Keeps the run's ``heartbeat_at`` fresh while long statements run elsewhere."""
+
+    def __init__(self, db: Database, run_id: int, interval: float) -> None:
+        super().__init__(name=f"batch-heartbeat-{run_id}", daemon=True)
+        self.db, self.run_id, self.interval = db, run_id, interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            try:
+                if not repo.touch(self.db, self.run_id):
+                    return  # taken over or finished: the steps notice on commit
+            except Exception:
+                log.exception("batch heartbeat failed", run_id=self.run_id)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(10)
+
+
+def execute_run(
+    runtime: Runtime,
+    run_id: int,
+    *,
+    on_event: EventHandler | None = None,
+    now: datetime | None = None,
+) -> BatchRun:
+    """Do the steps of a prepared run; the finished run (completed, or failed with its error).
+
+    A failure is recorded and returned, not raised: the run row is the report.
+    """
+    db = runtime.db
+    run = repo.get_run(db, run_id)
+    day = run.business_date
+    emit(on_event, BatchEvent("run_started", day, run_id, partitions=run.partitions))
+    interval = max(0.5, runtime.settings.batch_stale_after_seconds / 4)
+    heartbeat = _Heartbeat(db, run_id, interval)
+    heartbeat.start()
+    started = perf_counter()
+    try:
+        _execute_steps(runtime, run_id, day, run.partitions, on_event, now)
+    except BaseException as exc:
+        error = repo.error_text(exc)
+        repo.finish_run(db, run_id, error=error)
+        log.error("batch run failed", run_id=run_id, date=day.isoformat(), error=error)
+        emit(on_event, _finished(day, run_id, "failed", started, error))
+        if not isinstance(exc, Exception):
+            raise
+    else:
+        repo.finish_run(db, run_id)
+        emit(on_event, _finished(day, run_id, "completed", started, _later_dates(db, day)))
+    finally:
+        heartbeat.stop()
+    return repo.get_run(db, run_id)
+
+
+def _finished(
+    day: date, run_id: int, status: str, started: float, message: str | None
+) -> BatchEvent:
+    seconds = perf_counter() - started
+    return BatchEvent("run_finished", day, run_id, status=status, seconds=seconds, message=message)
+
+
+def _later_dates(db: Database, day: date) -> str | None:
+    """Settled later dates priced on this date's old statistics: they need a re-run."""
+    with db.session() as session:
+        later = sorted(d for d in repo.dates_needing_rerun(session) if d > day)
+    if not later:
+        return None
+    return (
+        f"{len(later)} later settled date(s) need a re-run, from {later[0].isoformat()} "
+        f"to {later[-1].isoformat()} (streamsettle batch run --from ... --to ...)"
+    )
+
+
+def _execute_steps(
+    runtime: Runtime,
+    run_id: int,
+    day: date,
+    parts: int,
+    on_event: EventHandler | None,
+    now: datetime | None,
+) -> None:
+    db = runtime.db
+
+    def unit(
+        name: str, video_range: VideoRange, count: int, work: Callable[[Connection], int]
+    ) -> int:
+        return _run_unit(db, run_id, day, name, video_range.index, count, work, on_event)
+
+    unit(FLUSH, FULL_RANGE, 1, lambda _conn: flush_day(runtime, day, now))
+    _crash_hook(FLUSH)
+
+    with db.engine.connect() as conn:
+        ranges = plan_ranges(conn, day, parts)
+    repo.set_partitions(db, run_id, len(ranges))
+    emit(on_event, BatchEvent("partitions_planned", day, run_id, partitions=len(ranges)))
+    with db.session() as session:
+        card_id = _check_rate_card(session, day)
+    context = DayContext.build(runtime, day, card_id)
+
+    def partitioned(name: str) -> None:
+        run_parallel(
+            ranges,
+            lambda r: unit(name, r, len(ranges), lambda conn: run_step(conn, name, context, r)),
+        )
+        analyze_after(db.engine, name)
+        _crash_hook(name)
+
+    partitioned(CLASSIFY)
+    partitioned(VIDEO_STATS)
+    unit(AD_STATS, FULL_RANGE, 1, lambda conn: run_step(conn, AD_STATS, context, FULL_RANGE))
+    _crash_hook(AD_STATS)
+    partitioned(SETTLE)
+
+
+def _run_unit(
+    db: Database,
+    run_id: int,
+    day: date,
+    name: str,
+    partition: int,
+    partitions: int,
+    work: Callable[[Connection], int],
+    on_event: EventHandler | None,
+) -> int:
+    """One step (or one partition of it) in one transaction, recorded in ``batch_steps``."""
+    step_id = repo.start_step(db, run_id, name, partition)
+    emit(on_event, BatchEvent("step_started", day, run_id, name, partition, partitions))
+    started = perf_counter()
+    try:
+        with db.engine.begin() as conn:
+            rows = work(conn)
+            repo.complete_step(conn, run_id, step_id, rows)
+    except BaseException as exc:
+        error = repo.error_text(exc)
+        repo.fail_step(db, step_id, error)
+        emit(
+            on_event,
+            BatchEvent("step_failed", day, run_id, name, partition, partitions, message=error),
+        )
+        raise
+    seconds = perf_counter() - started
+    emit(
+        on_event,
+        BatchEvent("step_finished", day, run_id, name, partition, partitions, rows, seconds),
+    )
+    return rows
+
+
+def _crash_hook(step: str) -> None:
+    if os.environ.get(CRASH_AFTER_ENV) == step:
+        os._exit(1)
+
+
+def run_date(
+    runtime: Runtime,
+    day: date,
+    *,
+    partitions: int | None = None,
+    on_event: Callable[[BatchEvent], None] | None = None,
+    now: datetime | None = None,
+) -> BatchRun:
+    """Settle one business date: the finished run (``status`` completed or failed).
+
+    Raises ``BatchRefused`` when the date cannot be settled now (see ``prepare_run``).
+    """
+    run_id = prepare_run(runtime, day, partitions=partitions, now=now)
+    return execute_run(runtime, run_id, on_event=on_event, now=now)
+
+
+def run_range(
+    runtime: Runtime,
+    start: date,
+    end: date,
+    *,
+    partitions: int | None = None,
+    on_event: Callable[[BatchEvent], None] | None = None,
+    now: datetime | None = None,
+    skip_completed: bool = False,
+) -> list[BatchRun]:
+    """A backfill: ``start..end`` (inclusive) in order, stopping at the first failed run
+    (a refused date raises ``BatchRefused``). With ``skip_completed``, dates whose latest run
+    completed and that do not need a re-run are skipped."""
+    runs: list[BatchRun] = []
+    for day in DateRange(start, end).days():
+        if skip_completed and _is_settled(runtime.db, day):
+            emit(on_event, BatchEvent("date_skipped", day, message="already settled"))
+            continue
+        run = run_date(runtime, day, partitions=partitions, on_event=on_event, now=now)
+        runs.append(run)
+        if run.status != "completed":
+            break
+    return runs
+
+
+def _is_settled(db: Database, day: date) -> bool:
+    with db.session() as session:
+        latest = repo.latest_run(session, day)
+        return (
+            latest is not None
+            and latest.status == "completed"
+            and day not in repo.dates_needing_rerun(session)
+        )

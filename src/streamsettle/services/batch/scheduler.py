@@ -1,0 +1,143 @@
+"""The batch scheduler: once the platform clock passes ``batch_schedule_time`` (default
+00:30), settle yesterday, catching up on every unsettled date before it, in order.
+
+Any number of servers may run the scheduler; a lease row (``leases``, taken with one atomic
+upsert-if-expired statement) lets only one of them start runs at a time, and the job
+repository's one-running-run-per-date index is the hard guarantee behind it. The clock is
+an argument, so tests pin it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import String, bindparam, text
+
+from streamsettle.db.base import UTCDateTime, utcnow
+from streamsettle.db.models import BatchRun
+from streamsettle.domain.periods import previous_business_date
+from streamsettle.errors import BatchRefused
+from streamsettle.logging import get_logger
+from streamsettle.runtime import Runtime
+from streamsettle.services.batch import repository as repo
+from streamsettle.services.batch.events import EventHandler
+from streamsettle.services.batch.runner import run_date
+
+log = get_logger(__name__)
+
+LEASE_NAME = "batch-scheduler"
+TICK_INTERVAL_SECONDS = 30.0
+Clock = Callable[[], datetime]
+
+_ACQUIRE = text(
+    """
+INSERT INTO leases (name, holder, expires_at) VALUES (:name, :holder, :expires_at)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE leases.expires_at < :now OR leases.holder = excluded.holder
+RETURNING holder
+"""
+).bindparams(
+    bindparam("name", type_=String()),
+    bindparam("holder", type_=String()),
+    bindparam("expires_at", type_=UTCDateTime()),
+    bindparam("now", type_=UTCDateTime()),
+)
+_RELEASE = text(
+    "UPDATE leases SET expires_at = :now WHERE name = :name AND holder = :holder"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def default_holder() -> str:
+    """Unique per scheduler instance: host, process and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def acquire_lease(
+    runtime: Runtime, holder: str, ttl: timedelta, *, now: datetime | None = None
+) -> bool:
+    """Take (or renew) the lease if it is free, expired or already ours; atomic."""
+    now = now or utcnow()
+    with runtime.db.engine.begin() as conn:
+        row = conn.execute(
+            _ACQUIRE,
+            {"name": LEASE_NAME, "holder": holder, "expires_at": now + ttl, "now": now},
+        ).first()
+    return row is not None
+
+
+def release_lease(runtime: Runtime, holder: str, *, now: datetime | None = None) -> None:
+    with runtime.db.engine.begin() as conn:
+        conn.execute(_RELEASE, {"name": LEASE_NAME, "holder": holder, "now": now or utcnow()})
+
+
+def schedule_time(runtime: Runtime) -> time:
+    hours, minutes = runtime.settings.batch_schedule_time.split(":")
+    return time(int(hours), int(minutes))
+
+
+def due_dates(runtime: Runtime, now: datetime) -> list[date]:
+    """The dates the scheduler should settle at ``now``, oldest first (maybe none).
+
+    Before the schedule time, none. After it: from the day after the latest settled date
+    (or the first day with watch logs, when nothing was ever settled) to yesterday.
+    """
+    tz = runtime.settings.tz
+    if now.astimezone(tz).time() < schedule_time(runtime):
+        return []
+    yesterday = previous_business_date(now, tz)
+    with runtime.db.session() as session:
+        settled = repo.latest_completed_date(session)
+        first_logs = repo.first_log_date(session)
+    if settled is not None:
+        start = settled + timedelta(days=1)
+    else:
+        start = min(first_logs, yesterday) if first_logs is not None else yesterday
+    return [start + timedelta(days=i) for i in range((yesterday - start).days + 1)]
+
+
+def tick(
+    runtime: Runtime,
+    *,
+    holder: str,
+    now: datetime | None = None,
+    on_event: EventHandler | None = None,
+) -> list[BatchRun]:
+    """One scheduler pass: the runs it made (none when not due or another holder leads)."""
+    now = now or utcnow()
+    if not due_dates(runtime, now):
+        return []
+    ttl = timedelta(seconds=2 * runtime.settings.batch_stale_after_seconds)
+    if not acquire_lease(runtime, holder, ttl):
+        return []
+    runs: list[BatchRun] = []
+    try:
+        # Again under the lease: another holder may have settled them meanwhile.
+        for day in due_dates(runtime, now):
+            if not acquire_lease(runtime, holder, ttl):  # renew between dates
+                break
+            try:
+                run = run_date(runtime, day, on_event=on_event, now=now)
+            except BatchRefused as exc:
+                log.warning("scheduled batch refused", date=day.isoformat(), error=exc.message)
+                break
+            runs.append(run)
+            log.info("scheduled batch", date=day.isoformat(), run_id=run.id, status=run.status)
+            if run.status != "completed":
+                break
+    finally:
+        release_lease(runtime, holder)
+    return runs
+
+
+def make_tick(runtime: Runtime, clock: Clock | None = None) -> Callable[[], list[BatchRun]]:
+    """A no-argument tick for ``PeriodicWorker``, with its own lease holder id."""
+    holder = default_holder()
+
+    def run_tick() -> list[BatchRun]:
+        return tick(runtime, holder=holder, now=clock() if clock else None)
+
+    return run_tick

@@ -1,0 +1,134 @@
+"""The steps of a batch run, in order. Each one is idempotent: it deletes the rows it owns
+(for its date and video id range) and writes them again, in one transaction.
+
+1. ``flush``        close and flush every live session that started on the day (3.7)
+2. ``classify``     partitioned: each watch log's kind, counted / self / repeat (3.3)
+3. ``video_stats``  partitioned: daily statistics per video and per (video, ad) (3.4)
+4. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
+5. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Date, Engine, bindparam, text
+from sqlalchemy.types import TypeEngine
+
+from streamsettle.db.base import UTCDateTime
+from streamsettle.domain.periods import business_date, business_day_bounds
+from streamsettle.runtime import Runtime
+from streamsettle.services.batch.partitions import VideoRange
+from streamsettle.services.batch.sql import statements
+
+FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE = (
+    "flush",
+    "classify",
+    "video_stats",
+    "ad_stats",
+    "settle",
+)
+STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE)
+PARTITIONED = frozenset({CLASSIFY, VIDEO_STATS, SETTLE})
+
+_TYPES: dict[str, TypeEngine[Any]] = {
+    "day": Date(),
+    "lookback_date": Date(),
+    "prev_date": Date(),
+    "window_start": UTCDateTime(),
+}
+
+
+@dataclass(frozen=True)
+class DayContext:
+    """What every statement of one run needs to know about its business date."""
+
+    day: date
+    window: timedelta
+    window_start: datetime
+    lookback_date: date
+    prev_date: date
+    rate_card_id: int
+
+    @classmethod
+    def build(cls, runtime: Runtime, day: date, rate_card_id: int) -> DayContext:
+        tz = runtime.settings.tz
+        window = timedelta(seconds=runtime.settings.repeat_view_window_seconds)
+        day_start, _ = business_day_bounds(day, tz)
+        window_start = day_start - window
+        return cls(
+            day=day,
+            window=window,
+            window_start=window_start,
+            lookback_date=business_date(window_start, tz),
+            prev_date=day - timedelta(days=1),
+            rate_card_id=rate_card_id,
+        )
+
+    def params(self, video_range: VideoRange) -> dict[str, Any]:
+        return {
+            "day": self.day,
+            "lo": video_range.lo,
+            "hi": video_range.hi,
+            "window": self.window,
+            "window_us": self.window // timedelta(microseconds=1),
+            "window_start": self.window_start,
+            "lookback_date": self.lookback_date,
+            "prev_date": self.prev_date,
+            "card": self.rate_card_id,
+        }
+
+
+def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:
+    """Run the statements of ``sql/<name>[.<dialect>].sql``; the rows they wrote (deletes
+    are not counted)."""
+    written = 0
+    for sql in statements(name, conn.dialect.name):
+        used = {key for key in params if re.search(rf":{key}\b", sql)}
+        clause = text(sql).bindparams(
+            *(bindparam(key, type_=_TYPES[key]) for key in sorted(used) if key in _TYPES)
+        )
+        result = conn.execute(clause, {key: params[key] for key in used})
+        if not sql.lstrip().upper().startswith("DELETE"):
+            written += max(result.rowcount, 0)
+    return written
+
+
+# Window sorts and hash aggregates of a big day spill to disk at the 4 MB default.
+PG_WORK_MEM = "64MB"
+# Tables whose statistics the next step's plans depend on, refreshed after each step.
+ANALYZE_AFTER = {
+    CLASSIFY: ("view_classifications",),
+    VIDEO_STATS: ("daily_video_stats", "daily_video_ad_stats"),
+}
+
+
+def run_step(conn: Connection, name: str, context: DayContext, video_range: VideoRange) -> int:
+    """One database step (all but ``flush``) for one video id range."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+    return run_sql_file(conn, name, context.params(video_range))
+
+
+def analyze_after(db_engine: Engine, name: str) -> None:
+    """Refresh the planner statistics of what step ``name`` just wrote (PostgreSQL).
+
+    Freshly written rows are invisible to the planner until autovacuum gets to them; the
+    next step would then nest-loop over a million rows it believes to be one. Run once
+    after all partitions (two concurrent ANALYZEs of one table conflict).
+    """
+    if db_engine.dialect.name != "postgresql":
+        return
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ANALYZE_AFTER.get(name, ()):
+            conn.execute(text(f"ANALYZE {table}"))
+
+
+def flush_day(runtime: Runtime, day: date, now: datetime | None) -> int:
+    """Step 1: the flusher closes the day's live sessions (idle or not) and writes them."""
+    from streamsettle.services.flusher import close_and_flush_day
+
+    return close_and_flush_day(runtime, day, now)
