@@ -1,0 +1,277 @@
+"""Latency of the statistics and settlement endpoints over a synthetic year of daily tables.
+
+Builds ``daily_video_stats`` and ``daily_settlements`` for ``--videos`` videos over ``--days``
+days ending 2026-11-30 (100,000 x 365 = 36.5 M rows each by default) with
+``generate_series`` in a throwaway database, then times requests through the whole app
+(``TestClient``: routing, auth, the read session, SQL, JSON) and prints one JSON line per
+scenario with p50/p95/p99. Bulk load: foreign-key triggers off (``session_replication_role``)
+and secondary indexes built after the load, then ``VACUUM ANALYZE``, as a settled year would
+be after autovacuum. ``--quick`` is a seconds-long run for CI.
+
+    python -m bench.query_latency --videos 10000 --days 365
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from bench.common import (
+    Stopwatch,
+    conninfo,
+    emit,
+    exit_cleanly_on_sigterm,
+    parser,
+    throwaway_database,
+)
+from streamsettle.api.app import create_app
+from streamsettle.config import Settings
+from streamsettle.runtime import Runtime
+from streamsettle.services.tokens import issue_access_token
+
+LAST_DAY = date(2026, 11, 30)
+TABLES = ("daily_video_stats", "daily_settlements")
+SECRET = "bench-secret-" + "x" * 40
+
+# One row per (day, video); popularity is skewed (every 997th video is a hit) and varies by day.
+_GRID = """
+    FROM (
+        SELECT g.day::date AS d, v.id,
+               (((v.id * 2654435761 + (g.day::date - %(first)s::date) * 40503) %% 1000)
+                * (1 + 50 * (v.id %% 997 = 0)::int) + (v.id %% 13))::bigint AS n
+        FROM generate_series(%(first)s::date, %(last)s::date, '1 day') AS g(day)
+        CROSS JOIN generate_series(1, %(v)s) AS v(id)
+    ) AS grid
+"""
+_INSERT_STATS = (
+    "INSERT INTO daily_video_stats (business_date, video_id, creator_id, sessions, views, "
+    "self_views, repeat_views, watched_seconds, ad_views) "
+    "SELECT d, id, 1 + (id - 1) %% %(c)s, n + n / 10, n, 0, n / 10, n * 240, n / 4" + _GRID
+)
+_INSERT_SETTLEMENTS = (
+    "INSERT INTO daily_settlements (business_date, video_id, creator_id, rate_card_id, views, "
+    "views_before, ad_views, video_amount, ad_amount, total_amount) "
+    "SELECT d, id, 1 + (id - 1) %% %(c)s, 1, n, 0, n / 4, n, (n / 4) * 10, n + (n / 4) * 10" + _GRID
+)
+
+
+def _load(url: str, videos: int, days: int, creators: int) -> dict[str, float]:
+    """Users, videos and the two daily tables, generated inside PostgreSQL."""
+    first = LAST_DAY - timedelta(days=days - 1)
+    timings: dict[str, float] = {}
+    with psycopg.connect(conninfo(url), autocommit=True) as db:
+        db.execute("SET session_replication_role = replica")  # no FK triggers for the bulk load
+        db.execute("SET maintenance_work_mem = '512MB'")
+        db.execute(
+            "INSERT INTO users (id, email, display_name, created_at) "
+            "SELECT i, 'creator' || i || '@bench.test', 'Creator ' || i, now() "
+            "FROM generate_series(1, %(c)s) i",
+            {"c": creators},
+        )
+        db.execute(
+            "INSERT INTO users (id, email, display_name, created_at) "
+            "VALUES (%(a)s, 'admin@bench.test', 'Admin', now())",
+            {"a": creators + 1},
+        )
+        db.execute(
+            "INSERT INTO user_roles (user_id, role) SELECT i, 'creator' "
+            "FROM generate_series(1, %(c)s) i UNION ALL SELECT %(a)s, 'admin'",
+            {"c": creators, "a": creators + 1},
+        )
+        db.execute(
+            "INSERT INTO videos (id, creator_id, title, duration_seconds, created_at) "
+            "SELECT i, 1 + (i - 1) %% %(c)s, 'Video ' || i, 600, now() "
+            "FROM generate_series(1, %(v)s) i",
+            {"c": creators, "v": videos},
+        )
+        db.execute(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), %(a)s)", {"a": creators + 1}
+        )
+        db.execute("SELECT setval(pg_get_serial_sequence('videos', 'id'), %(v)s)", {"v": videos})
+        saved = db.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%(t)s) "
+            "AND indexname NOT LIKE 'pk_%%'",
+            {"t": list(TABLES)},
+        ).fetchall()
+        for name, _ in saved:
+            db.execute(f'DROP INDEX "{name}"')
+        params = {"first": first, "last": LAST_DAY, "v": videos, "c": creators}
+        with Stopwatch() as watch:
+            db.execute(_INSERT_STATS, params)
+        timings["daily_video_stats_seconds"] = round(watch.seconds, 1)
+        with Stopwatch() as watch:
+            db.execute(_INSERT_SETTLEMENTS, params)
+        timings["daily_settlements_seconds"] = round(watch.seconds, 1)
+        with Stopwatch() as watch:
+            for _, definition in saved:
+                db.execute(definition)
+        timings["index_seconds"] = round(watch.seconds, 1)
+        with Stopwatch() as watch:
+            for table in (*TABLES, "videos", "users", "user_roles"):
+                db.execute(f"VACUUM (ANALYZE) {table}")
+        timings["vacuum_analyze_seconds"] = round(watch.seconds, 1)
+    return timings
+
+
+def _percentiles(samples: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {
+        "p50_ms": pick(0.50),
+        "p95_ms": pick(0.95),
+        "p99_ms": pick(0.99),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+    }
+
+
+def _time(
+    client: TestClient,
+    make: Callable[[random.Random], tuple[str, dict[str, Any], str]],
+    samples: int,
+    rng: random.Random,
+) -> dict[str, float]:
+    for _ in range(2):  # warm-up: connection pool, plan cache
+        path, params, token = make(rng)
+        client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+    timings = []
+    for _ in range(samples):
+        path, params, token = make(rng)
+        started = time.perf_counter()
+        response = client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:200]}")
+    return _percentiles(timings)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    exit_cleanly_on_sigterm()
+    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "query latency")
+    args_parser.add_argument("--videos", type=int, default=100_000)
+    args_parser.add_argument("--days", type=int, default=365)
+    args_parser.add_argument("--creators", type=int, default=1_000)
+    args_parser.add_argument("--samples", type=int, default=50, help="requests per scenario")
+    args = args_parser.parse_args(argv)
+    if args.quick:
+        args.videos, args.days, args.creators, args.samples = 2_000, 60, 50, 20
+    sizes = {
+        "videos": args.videos,
+        "days": args.days,
+        "creators": args.creators,
+        "rows_per_table": args.videos * args.days,
+        "samples": args.samples,
+    }
+    first = LAST_DAY - timedelta(days=args.days - 1)
+    with throwaway_database() as url:
+        with Stopwatch() as watch:
+            load = _load(url, args.videos, args.days, args.creators)
+        emit(
+            {
+                "name": "query_latency",
+                "step": "load",
+                **sizes,
+                "seconds": round(watch.seconds, 1),
+                **load,
+            }
+        )
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            jwt_secret=SECRET,
+            embedded=False,
+            log_json=False,
+            run_flusher=False,
+            run_scheduler=False,
+        )
+        runtime = Runtime.from_settings(settings)
+        admin = issue_access_token(settings, args.creators + 1, ["admin"])[0]
+        creator_tokens = {
+            c: issue_access_token(settings, c, ["creator"])[0]
+            for c in range(1, min(args.creators, 50) + 1)
+        }
+
+        def any_day(rng: random.Random) -> str:
+            return (first + timedelta(days=rng.randrange(args.days))).isoformat()
+
+        def a_creator(rng: random.Random) -> tuple[int, str]:
+            creator = rng.choice(list(creator_tokens))
+            return creator, creator_tokens[creator]
+
+        def own_video(rng: random.Random) -> tuple[int, str]:
+            creator, token = a_creator(rng)
+            per_creator = args.videos // args.creators
+            return creator + args.creators * rng.randrange(per_creator), token
+
+        scenarios: dict[str, Callable[[random.Random], tuple[str, dict[str, Any], str]]] = {
+            "healthz_reference": lambda rng: ("/healthz", {}, admin),
+            "top_videos_admin_day": lambda rng: (
+                "/api/v1/stats/top-videos",
+                {"metric": "views", "period": "day", "date": any_day(rng)},
+                admin,
+            ),
+            "top_videos_admin_week": lambda rng: (
+                "/api/v1/stats/top-videos",
+                {"metric": "views", "period": "week", "date": any_day(rng)},
+                admin,
+            ),
+            "top_videos_admin_month": lambda rng: (
+                "/api/v1/stats/top-videos",
+                {"metric": "views", "period": "month", "date": any_day(rng)},
+                admin,
+            ),
+            "top_videos_admin_month_watched": lambda rng: (
+                "/api/v1/stats/top-videos",
+                {"metric": "watched_seconds", "period": "month", "date": any_day(rng)},
+                admin,
+            ),
+            "top_videos_creator_month": lambda rng: (
+                "/api/v1/stats/top-videos",
+                {"metric": "views", "period": "month", "date": any_day(rng)},
+                a_creator(rng)[1],
+            ),
+            "video_settlement_month": lambda rng: (
+                lambda vt: (
+                    f"/api/v1/settlements/videos/{vt[0]}",
+                    {"period": "month", "date": any_day(rng)},
+                    vt[1],
+                )
+            )(own_video(rng)),
+            "creator_settlement_month": lambda rng: (
+                "/api/v1/settlements/creators/me",
+                {"period": "month", "date": any_day(rng)},
+                a_creator(rng)[1],
+            ),
+            "creator_csv_month": lambda rng: (
+                "/api/v1/settlements/creators/me.csv",
+                {"period": "month", "date": any_day(rng)},
+                a_creator(rng)[1],
+            ),
+            "creators_overview_admin_month": lambda rng: (
+                "/api/v1/settlements/creators",
+                {"period": "month", "date": any_day(rng)},
+                admin,
+            ),
+        }
+        rng = random.Random(7)
+        try:
+            with TestClient(create_app(runtime)) as client:
+                for scenario, make in scenarios.items():
+                    figures = _time(client, make, args.samples, rng)
+                    emit({"name": "query_latency", "scenario": scenario, **sizes, **figures})
+        finally:
+            runtime.close()
+
+
+if __name__ == "__main__":
+    main()

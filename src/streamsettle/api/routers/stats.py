@@ -1,0 +1,40 @@
+"""Top-5 statistics (api.md "Statistics"): thin routes over ``services.queries``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from streamsettle.api.deps import CurrentUser, ReadSession
+from streamsettle.domain.periods import Period
+from streamsettle.services import queries
+
+router = APIRouter(prefix="/api/v1", tags=["stats"])
+
+PeriodQuery = Annotated[Period, Query(description="day, week (ISO, Monday to Sunday) or month")]
+DateQuery = Annotated[date, Query(alias="date", description="any date inside the period")]
+
+
+@router.get("/stats/top-videos", response_model=queries.TopVideos)
+def top_videos(
+    user: CurrentUser,
+    session: ReadSession,
+    period: PeriodQuery,
+    day: DateQuery,
+    metric: Annotated[queries.Metric, Query()] = queries.Metric.VIEWS,
+    creator_id: Annotated[int | None, Query(description="admin only: one creator's videos")] = None,
+) -> queries.TopVideos:
+    """The top 5 videos by views or watched seconds; ties go to the smaller video id."""
+    return queries.top_videos(
+        session, user, metric=metric, period=period, day=day, creator_id=creator_id
+    )
+
+
+@router.get("/stats/top-ads", response_model=queries.TopAds)
+def top_ads(
+    user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
+) -> queries.TopAds:
+    """The top 5 ads by ad views: an advertiser's own, or all for an admin."""
+    return queries.top_ads(session, user, period=period, day=day)

@@ -1,0 +1,41 @@
+"""Who may read which numbers (product.md 1): nobody sees another creator's or advertiser's money.
+
+Each function answers with the owner id to filter on, or ``None`` for "everything" (admin),
+and raises ``Forbidden`` otherwise. Existence is checked before ownership by the callers,
+so an unknown id is a 404 for everyone and a foreign one a 403.
+"""
+
+from __future__ import annotations
+
+from streamsettle.db.models import User
+from streamsettle.errors import Forbidden
+
+
+def creator_scope(user: User, creator_id: int | None = None) -> int | None:
+    """The creator whose videos ``user`` may rank: all (None) for an admin, else their own."""
+    if user.has_role("admin"):
+        return creator_id
+    if not user.has_role("creator"):
+        raise Forbidden("video statistics are for creators and admins")
+    if creator_id is not None and creator_id != user.id:
+        raise Forbidden("a creator sees only their own videos")
+    return user.id
+
+
+def advertiser_scope(user: User) -> int | None:
+    """The owner whose ads ``user`` may rank: all (None) for an admin, else their own."""
+    if user.has_role("admin"):
+        return None
+    if not user.has_role("advertiser"):
+        raise Forbidden("ad statistics are for advertisers and admins")
+    return user.id
+
+
+def require_owner_or_admin(user: User, owner_id: int, what: str) -> None:
+    if owner_id != user.id and not user.has_role("admin"):
+        raise Forbidden(f"only the {what}'s owner or an admin may see its settlement")
+
+
+def require_admin(user: User) -> None:
+    if not user.has_role("admin"):
+        raise Forbidden("only an admin may see all creators")

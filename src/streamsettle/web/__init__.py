@@ -1,0 +1,1 @@
+"""The creators' settlement page: server-rendered templates and static assets."""

@@ -1,0 +1,161 @@
+"""What the settlement page shows, assembled from the query services for one user.
+
+Sections depend on roles: a creator sees their own earnings; an admin sees every creator's
+totals and the latest batch runs; an advertiser sees their ads. The page asks for a period
+and a date; unreadable values fall back to this month and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from streamsettle.config import Settings
+from streamsettle.db.models import User
+from streamsettle.domain.periods import DateRange, Period, period_range, previous_business_date
+from streamsettle.services import queries
+from streamsettle.services.queries.results import SettlementDay
+
+_ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    period: Period
+    day: date
+    dates: DateRange
+    problem: str | None = None
+
+    @property
+    def previous(self) -> date:
+        return self.dates.start - _ONE_DAY
+
+    @property
+    def following(self) -> date:
+        return self.dates.end + _ONE_DAY
+
+
+def choose_window(
+    period: str | None, day: str | None, settings: Settings, now: datetime | None = None
+) -> Window:
+    """The period asked for, or this month up to yesterday when nothing (valid) was asked."""
+    problems: list[str] = []
+    chosen_period = Period.MONTH
+    if period:
+        try:
+            chosen_period = Period(period)
+        except ValueError:
+            problems.append(f"unknown period {period!r}")
+    chosen_day = previous_business_date(now or datetime.now(UTC), settings.tz)
+    if day:
+        try:
+            chosen_day = date.fromisoformat(day)
+        except ValueError:
+            problems.append(f"{day!r} is not a date (YYYY-MM-DD)")
+    problem = "; ".join(problems) + ", showing the default instead" if problems else None
+    return Window(chosen_period, chosen_day, period_range(chosen_period, chosen_day), problem)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Daily earnings over the whole period; days not settled yet are zero."""
+
+    labels: list[str]
+    video: list[int]
+    ad: list[int]
+
+    @classmethod
+    def of(cls, dates: DateRange, days: list[SettlementDay]) -> Chart:
+        by_day = {d.date: d for d in days}
+        labels, video, ad = [], [], []
+        for day in dates.days():
+            settled = by_day.get(day)
+            labels.append(day.isoformat())
+            video.append(settled.video_amount if settled else 0)
+            ad.append(settled.ad_amount if settled else 0)
+        return cls(labels, video, ad)
+
+    def as_json(self) -> dict[str, list[str] | list[int]]:
+        return {"labels": self.labels, "video": self.video, "ad": self.ad}
+
+
+@dataclass(frozen=True)
+class CreatorView:
+    settlement: queries.CreatorSettlement
+    top_by_views: queries.TopVideos
+    top_by_watched: queries.TopVideos
+    chart: Chart
+
+
+@dataclass(frozen=True)
+class AdminView:
+    overview: queries.CreatorsOverview
+    top_by_views: queries.TopVideos
+    top_by_watched: queries.TopVideos
+    top_ads: queries.TopAds
+    runs: list[queries.BatchRunLine]
+    chart: Chart
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    user: User
+    window: Window
+    creator: CreatorView | None = None
+    admin: AdminView | None = None
+    advertiser_top_ads: queries.TopAds | None = None
+    roles: list[str] = field(default_factory=list)
+
+
+def build_dashboard(session: Session, user: User, window: Window) -> Dashboard:
+    period, day = window.period, window.day
+    creator = admin = None
+    ads = None
+    if user.has_role("creator"):
+        mine = queries.creator_settlement(session, user.id, period=period, day=day)
+        creator = CreatorView(
+            settlement=mine,
+            top_by_views=queries.top_videos(
+                session,
+                user,
+                metric=queries.Metric.VIEWS,
+                period=period,
+                day=day,
+                creator_id=user.id,
+            ),
+            top_by_watched=queries.top_videos(
+                session,
+                user,
+                metric=queries.Metric.WATCHED_SECONDS,
+                period=period,
+                day=day,
+                creator_id=user.id,
+            ),
+            chart=Chart.of(window.dates, mine.days),
+        )
+    if user.has_role("admin"):
+        overview = queries.creators_overview(session, user, period=period, day=day)
+        admin = AdminView(
+            overview=overview,
+            top_by_views=queries.top_videos(
+                session, user, metric=queries.Metric.VIEWS, period=period, day=day
+            ),
+            top_by_watched=queries.top_videos(
+                session, user, metric=queries.Metric.WATCHED_SECONDS, period=period, day=day
+            ),
+            top_ads=queries.top_ads(session, user, period=period, day=day),
+            runs=queries.latest_batch_runs(session, user),
+            chart=Chart.of(window.dates, overview.days),
+        )
+    elif user.has_role("advertiser"):
+        ads = queries.top_ads(session, user, period=period, day=day)
+    return Dashboard(
+        user=user,
+        window=window,
+        creator=creator,
+        admin=admin,
+        advertiser_top_ads=ads,
+        roles=user.roles,
+    )

@@ -1,0 +1,188 @@
+"""The creators' settlement page at ``/``: login, dashboard, CSV download, logout.
+
+Server-rendered with Jinja2 (autoescaping on). The session lives in HttpOnly cookies (see
+``web.session``); the chart's numbers are embedded as JSON and drawn by the vendored
+Chart.js, so the page needs no internet and runs under a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from streamsettle import __version__
+from streamsettle.api.deps import RuntimeDep
+from streamsettle.errors import AuthenticationFailed, Forbidden
+from streamsettle.runtime import Runtime
+from streamsettle.services import auth
+from streamsettle.services.export import csv_filename, write_creator_csv
+from streamsettle.web import session as web_session
+from streamsettle.web.dashboard import build_dashboard, choose_window
+
+_HERE = Path(__file__).parent
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["krw"] = lambda amount: f"₩{amount:,}"
+_env.filters["num"] = lambda count: f"{count:,}"
+_env.filters["hms"] = lambda s: f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+templates = Jinja2Templates(env=_env)
+
+router = APIRouter(include_in_schema=False)
+router.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    token, new = web_session.csrf_token(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {**context, "csrf_token": token, "version": __version__},
+        status_code=status_code,
+        headers=SECURITY_HEADERS,
+    )
+    if new:
+        web_session.store_csrf(request, response, token)
+    return response
+
+
+def _to_login(request: Request, *, clear: bool = False) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    if clear or request.cookies.get(web_session.ACCESS_COOKIE):
+        web_session.clear_tokens(response)
+    return response
+
+
+@router.get("/")
+def dashboard(
+    request: Request,
+    runtime: RuntimeDep,
+    period: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query(alias="date")] = None,
+) -> Response:
+    who = web_session.current_session(request, runtime)
+    if who is None:
+        return _to_login(request)
+    window = choose_window(period, day, runtime.settings)
+    with runtime.db.read_session() as session:
+        board = build_dashboard(session, who.user, window)
+    response = _page(
+        request,
+        "dashboard.html",
+        {"board": board, "schedule_time": runtime.settings.batch_schedule_time},
+    )
+    if who.renewed is not None:
+        web_session.store_tokens(request, response, runtime, who.renewed)
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, runtime: RuntimeDep) -> Response:
+    if web_session.current_session(request, runtime) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _page(request, "login.html", _login_context(runtime))
+
+
+def _login_context(runtime: Runtime, error: str | None = None, email: str = "") -> dict[str, Any]:
+    settings = runtime.settings
+    return {
+        "error": error,
+        "email": email,
+        "oidc_url": (
+            f"/api/v1/auth/oidc/{settings.oidc_provider}/login" if settings.oidc_enabled else None
+        ),
+        "oidc_provider": settings.oidc_provider,
+    }
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    if not web_session.csrf_ok(request, csrf_token):
+        error = "The form expired. Please try again."
+        return _page(request, "login.html", _login_context(runtime, error, email), 403)
+    if not email or not password:
+        error = "Enter your email and password."
+        return _page(request, "login.html", _login_context(runtime, error, email), 422)
+    try:
+        with runtime.db.session() as session:
+            pair = auth.login(session, runtime.settings, email=email, password=password)
+    except AuthenticationFailed as exc:
+        return _page(request, "login.html", _login_context(runtime, exc.message, email), 401)
+    response = RedirectResponse("/", status_code=303)
+    web_session.store_tokens(request, response, runtime, pair)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, runtime: RuntimeDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    if not web_session.csrf_ok(request, csrf_token):
+        return RedirectResponse("/", status_code=303)
+    web_session.logout(request, runtime)
+    return _to_login(request, clear=True)
+
+
+@router.get("/settlements.csv")
+def settlement_csv(
+    request: Request,
+    runtime: RuntimeDep,
+    period: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query(alias="date")] = None,
+    creator_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """The logged-in creator's CSV (an admin may name any creator) for the page's period."""
+    who = web_session.current_session(request, runtime)
+    if who is None:
+        return _to_login(request)
+    user = who.user
+    target = creator_id or user.id
+    if target != user.id and not user.has_role("admin"):
+        raise Forbidden("only an admin may download another creator's settlement")
+    if target == user.id and not (user.has_role("creator") or user.has_role("admin")):
+        raise Forbidden("the settlement CSV is for creators")
+    window = choose_window(period, day, runtime.settings)
+    buffer = io.StringIO()
+    with runtime.db.read_session() as session:
+        write_creator_csv(session, target, window.dates, buffer)
+    response = Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{csv_filename(target, window.dates)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+    if who.renewed is not None:
+        web_session.store_tokens(request, response, runtime, who.renewed)
+    return response
+
+
+__all__ = ["router"]
