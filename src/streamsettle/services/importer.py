@@ -144,9 +144,13 @@ SELECT count(*) FROM ins
 
 
 def _pg_write(connection: Connection, lines: Sequence[ParsedLine], catalogue: _Catalogue) -> int:
-    """COPY into temporary tables, then one statement inserts what is new and reports it."""
+    """COPY into temporary tables, then one statement inserts what is new and reports it.
+
+    Rows go in session id order, so two writers that share new ids lock them in the same
+    order and cannot deadlock on each other."""
     driver = connection.connection.driver_connection
     assert driver is not None
+    lines = sorted(lines, key=lambda line: line.session_id)
     hits = []
     for line in lines:
         if line.slots:
@@ -224,15 +228,17 @@ def _sqlite_write(
 
 
 def _write_with_retry(runtime: Runtime, chunk: list[ParsedLine], catalogue: _Catalogue) -> int:
-    """One chunk, one transaction. Two writers inserting the same new session ids in opposite
-    orders can deadlock; PostgreSQL aborts one, and that chunk is simply written again."""
+    """One chunk, one transaction. Should PostgreSQL still abort one writer as a deadlock
+    victim, its transaction rolled back whole and the chunk is simply written again."""
     write = _sqlite_write if runtime.db.is_sqlite else _pg_write
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
             with runtime.db.engine.begin() as connection:
                 return write(connection, chunk, catalogue)
-        except OperationalError as exc:
-            if not isinstance(exc.orig, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
+        except (OperationalError, DeadlockDetected) as exc:
+            # The COPY path talks to psycopg directly, so its errors arrive unwrapped.
+            cause = exc.orig if isinstance(exc, OperationalError) else exc
+            if not isinstance(cause, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
                 raise
     raise AssertionError("unreachable")
 
