@@ -23,10 +23,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import WatchLog, WatchLogAdSlot
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services.playback import session_store
+from streamsettle.services.resume import LeftAt, record_positions
 from streamsettle.sessions import LiveSession
 from streamsettle.sessions.db_store import datetime_to_ms, ms_to_datetime
 
@@ -47,7 +48,6 @@ LIVE_SESSIONS = Gauge(
 
 _WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
 _AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
-_RESUME: Table = ResumePosition.__table__  # type: ignore[assignment]
 
 
 def _seconds(ms: int) -> Decimal:
@@ -94,31 +94,14 @@ def write_watch_logs(runtime: Runtime, sessions: Sequence[LiveSession]) -> int:
         ]
         if hits:
             connection.execute(insert(_AD_SLOTS).on_conflict_do_nothing(), hits)
-        latest: dict[tuple[int, int], dict[str, Any]] = {}
-        for log in logs:
-            if log["viewer_id"] is None:
-                continue
-            key = (log["viewer_id"], log["video_id"])
-            if key not in latest or latest[key]["left_at"] < log["ended_at"]:
-                latest[key] = {
-                    "viewer_id": log["viewer_id"],
-                    "video_id": log["video_id"],
-                    "position_seconds": log["end_position_seconds"],
-                    "left_at": log["ended_at"],
-                }
-        if latest:
-            upsert = insert(_RESUME)
-            connection.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["viewer_id", "video_id"],
-                    set_={
-                        "position_seconds": upsert.excluded.position_seconds,
-                        "left_at": upsert.excluded.left_at,
-                    },
-                    where=_RESUME.c.left_at <= upsert.excluded.left_at,
-                ),
-                list(latest.values()),
-            )
+        record_positions(
+            connection,
+            (
+                LeftAt(r["viewer_id"], r["video_id"], r["end_position_seconds"], r["ended_at"])
+                for r in logs
+                if r["viewer_id"] is not None
+            ),
+        )
     return len(inserted)
 
 

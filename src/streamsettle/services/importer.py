@@ -24,11 +24,11 @@ from decimal import Decimal
 
 from psycopg.errors import DeadlockDetected
 from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
-from streamsettle.db.models import AdSlot, ResumePosition, User, Video, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import AdSlot, User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.runtime import Runtime
+from streamsettle.services.resume import LeftAt, record_positions
 from streamsettle.services.watch_log_lines import NULL, ParsedLine, Rejected, parse_line
 
 CHUNK_LINES = 10_000
@@ -38,7 +38,6 @@ DEADLOCK_RETRIES = 3
 
 _WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
 _AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
-_RESUME: Table = ResumePosition.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -197,33 +196,14 @@ def _sqlite_write(
         ]
     if hits:
         connection.execute(_AD_SLOTS.insert(), hits)
-    latest: dict[tuple[int, int], ParsedLine] = {}
-    for line in new:
-        if line.viewer_id is not None:
-            key = (line.viewer_id, line.video_id)
-            if key not in latest or latest[key].ended_at < line.ended_at:
-                latest[key] = line
-    if latest:
-        upsert = sqlite_insert(_RESUME)
-        connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["viewer_id", "video_id"],
-                set_={
-                    "position_seconds": upsert.excluded.position_seconds,
-                    "left_at": upsert.excluded.left_at,
-                },
-                where=_RESUME.c.left_at < upsert.excluded.left_at,
-            ),
-            [
-                {
-                    "viewer_id": x.viewer_id,
-                    "video_id": x.video_id,
-                    "position_seconds": Decimal(x.end_position_ms).scaleb(-3),
-                    "left_at": x.ended_at,
-                }
-                for x in latest.values()
-            ],
-        )
+    record_positions(
+        connection,
+        (
+            LeftAt(x.viewer_id, x.video_id, Decimal(x.end_position_ms).scaleb(-3), x.ended_at)
+            for x in new
+            if x.viewer_id is not None
+        ),
+    )
     return len(new)
 
 

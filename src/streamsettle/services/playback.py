@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from streamsettle.db.models import ResumePosition, User, Video, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.domain.periods import business_date
 from streamsettle.domain.playback import Progress, position_to_ms
 from streamsettle.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from streamsettle.runtime import Runtime
 from streamsettle.services import revocation
 from streamsettle.services.rate_limit import WindowCounter, heartbeat_limits
+from streamsettle.services.resume import resume_position
 from streamsettle.services.tokens import AccessClaims
 from streamsettle.sessions import (
     DatabaseSessionStore,
@@ -109,14 +109,6 @@ def _position_ms(position: Number, *, name: str = "position_seconds") -> int:
 def _check_seq(seq: int) -> None:
     if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
         raise InvalidInput(f"seq must be an integer from 1 to {MAX_SEQ}")
-
-
-def resume_position(session: Session, viewer_id: int, video: Video) -> Decimal:
-    """Where the viewer left the video last time; 0 if they reached its end or never left it."""
-    row = session.get(ResumePosition, (viewer_id, video.id))
-    if row is None or row.position_seconds >= video.duration_seconds:
-        return Decimal(0)
-    return row.position_seconds
 
 
 def start_session(
