@@ -26,6 +26,7 @@ from streamsettle.db.models import (
     Video,
 )
 from streamsettle.runtime import Runtime
+from streamsettle.services.batch.steps import refresh_period_stats
 from streamsettle.services.tokens import issue_access_token
 
 D = date.fromisoformat
@@ -192,6 +193,10 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
                     business_date=D(day), ad_id=ids[ad_name], owner_id=owner, ad_views=ad_views
                 )
             )
+        session.flush()
+        connection = session.connection()
+        for day in sorted({D(row[0]) for row in VIDEO_STATS}):
+            refresh_period_stats(connection, day)
     tokens = {
         name: issue_access_token(runtime.settings, ids[name], roles)[0]
         for name, roles in PEOPLE.items()

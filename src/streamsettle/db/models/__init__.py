@@ -26,6 +26,7 @@ from streamsettle.db.models.statistics import (
     DailyAdStats,
     DailyVideoAdStats,
     DailyVideoStats,
+    PeriodVideoStats,
     ViewClassification,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "Lease",
     "LivePlaybackSession",
     "OidcIdentity",
+    "PeriodVideoStats",
     "RateCard",
     "RateCardTier",
     "RefreshToken",

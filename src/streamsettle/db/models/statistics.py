@@ -20,6 +20,9 @@ class DailyVideoStats(Base):
             name="non_negative",
         ),
         Index("ix_daily_video_stats_creator_date", "creator_id", "business_date"),
+        # A day's top 5 over all videos: read backwards through these, five rows at most.
+        Index("ix_daily_video_stats_date_views", "business_date", "views"),
+        Index("ix_daily_video_stats_date_watched", "business_date", "watched_seconds"),
         # The batch sums a video's earlier days (views_before) through this index.
         Index("ix_daily_video_stats_video_date", "video_id", "business_date"),
     )
@@ -33,6 +36,30 @@ class DailyVideoStats(Base):
     repeat_views: Mapped[int] = mapped_column(BigInteger)
     watched_seconds: Mapped[int] = mapped_column(BigInteger)
     ad_views: Mapped[int] = mapped_column(BigInteger)
+
+
+class PeriodVideoStats(Base):
+    """A video's views and watched seconds over one ISO week or calendar month so far.
+
+    Derived from ``daily_video_stats`` by the batch, which recomputes the week and the
+    month of the date it settles (so a re-run of any day keeps them exact): the admin's
+    top 5 of a week or month then reads five rows instead of summing a month of days for
+    every video. Days not yet settled are simply not in the sums.
+    """
+
+    __tablename__ = "period_video_stats"
+    __table_args__ = (
+        CheckConstraint("period IN ('week', 'month')", name="known_period"),
+        CheckConstraint("views >= 0 AND watched_seconds >= 0", name="non_negative"),
+        Index("ix_period_video_stats_views", "period", "period_start", "views"),
+        Index("ix_period_video_stats_watched", "period", "period_start", "watched_seconds"),
+    )
+
+    period: Mapped[str] = mapped_column(String(5), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
+    views: Mapped[int] = mapped_column(BigInteger)
+    watched_seconds: Mapped[int] = mapped_column(BigInteger)
 
 
 class DailyVideoAdStats(Base):

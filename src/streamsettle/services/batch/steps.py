@@ -3,7 +3,8 @@
 
 1. ``flush``        close and flush every live session that started on the day (3.7)
 2. ``classify``     partitioned: each watch log's kind, counted / self / repeat (3.3)
-3. ``video_stats``  partitioned: daily statistics per video and per (video, ad) (3.4)
+3. ``video_stats``  partitioned: daily statistics per video and per (video, ad) (3.4), and
+                    the video's week and month so far (``period_stats``, for the top 5)
 4. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
 5. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
 """
@@ -19,9 +20,9 @@ from sqlalchemy import Connection, Date, Engine, bindparam, text
 from sqlalchemy.types import TypeEngine
 
 from streamsettle.db.base import UTCDateTime
-from streamsettle.domain.periods import business_date, business_day_bounds
+from streamsettle.domain.periods import Period, business_date, business_day_bounds, period_range
 from streamsettle.runtime import Runtime
-from streamsettle.services.batch.partitions import VideoRange
+from streamsettle.services.batch.partitions import FULL_RANGE, VideoRange
 from streamsettle.services.batch.sql import statements
 
 FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE = (
@@ -33,11 +34,17 @@ FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE = (
 )
 STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE)
 PARTITIONED = frozenset({CLASSIFY, VIDEO_STATS, SETTLE})
+# The SQL files of a step, run in order in its transaction (``sql/<file>.sql``).
+STEP_FILES = {VIDEO_STATS: (VIDEO_STATS, "period_stats")}
 
 _TYPES: dict[str, TypeEngine[Any]] = {
     "day": Date(),
     "lookback_date": Date(),
     "prev_date": Date(),
+    "week_start": Date(),
+    "week_end": Date(),
+    "month_start": Date(),
+    "month_end": Date(),
     "window_start": UTCDateTime(),
 }
 
@@ -70,9 +77,7 @@ class DayContext:
 
     def params(self, video_range: VideoRange) -> dict[str, Any]:
         return {
-            "day": self.day,
-            "lo": video_range.lo,
-            "hi": video_range.hi,
+            **_period_params(self.day, video_range),
             "window": self.window,
             "window_us": self.window // timedelta(microseconds=1),
             "window_start": self.window_start,
@@ -80,6 +85,26 @@ class DayContext:
             "prev_date": self.prev_date,
             "card": self.rate_card_id,
         }
+
+
+def _period_params(day: date, video_range: VideoRange) -> dict[str, Any]:
+    week = period_range(Period.WEEK, day)
+    month = period_range(Period.MONTH, day)
+    return {
+        "day": day,
+        "lo": video_range.lo,
+        "hi": video_range.hi,
+        "week_start": week.start,
+        "week_end": week.end,
+        "month_start": month.start,
+        "month_end": month.end,
+    }
+
+
+def refresh_period_stats(conn: Connection, day: date) -> int:
+    """Recompute the week and the month of ``day`` for every video from the daily rows, as
+    the ``video_stats`` step does for its partition (for loaders that write days directly)."""
+    return run_sql_file(conn, "period_stats", _period_params(day, FULL_RANGE))
 
 
 def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:
@@ -102,7 +127,7 @@ PG_WORK_MEM = "64MB"
 # Tables whose statistics the next step's plans depend on, refreshed after each step.
 ANALYZE_AFTER = {
     CLASSIFY: ("view_classifications",),
-    VIDEO_STATS: ("daily_video_stats", "daily_video_ad_stats"),
+    VIDEO_STATS: ("daily_video_stats", "daily_video_ad_stats", "period_video_stats"),
 }
 
 
@@ -110,7 +135,8 @@ def run_step(conn: Connection, name: str, context: DayContext, video_range: Vide
     """One database step (all but ``flush``) for one video id range."""
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
-    return run_sql_file(conn, name, context.params(video_range))
+    params = context.params(video_range)
+    return sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, (name,)))
 
 
 def analyze_after(db_engine: Engine, name: str) -> None:

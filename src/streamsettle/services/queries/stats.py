@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from streamsettle.db.models import Ad, DailyAdStats, DailyVideoStats, User, Video
-from streamsettle.domain.periods import Period, period_range
+from streamsettle.db.models import (
+    Ad,
+    DailyAdStats,
+    DailyVideoStats,
+    PeriodVideoStats,
+    User,
+    Video,
+)
+from streamsettle.domain.periods import DateRange, Period, period_range
 from streamsettle.services.queries.access import advertiser_scope, creator_scope
 from streamsettle.services.queries.results import Metric, TopAd, TopAds, TopVideo, TopVideos
 
@@ -32,18 +39,7 @@ def top_videos(
     """A creator's own videos; an admin's choice of all videos or one creator's."""
     scope = creator_scope(user, creator_id)
     dates = period_range(period, day)
-    s = DailyVideoStats
-    views = func.sum(s.views).label("views")
-    watched = func.sum(s.watched_seconds).label("watched_seconds")
-    ranked = (
-        select(s.video_id, views, watched)
-        .where(s.business_date.between(dates.start, dates.end))
-        .group_by(s.video_id)
-    )
-    if scope is not None:
-        ranked = ranked.where(s.creator_id == scope)
-    primary = views if metric is Metric.VIEWS else watched
-    top = ranked.order_by(primary.desc(), s.video_id).limit(TOP_N).subquery()
+    top = _ranked_videos(period, dates, scope, metric).limit(TOP_N).subquery()
     rows = session.execute(
         select(top.c.video_id, top.c.views, top.c.watched_seconds, Video.title)
         .join(Video, Video.id == top.c.video_id)
@@ -60,6 +56,45 @@ def top_videos(
         for rank, row in enumerate(rows, start=1)
     ]
     return TopVideos(period=period, from_=dates.start, to=dates.end, metric=metric, items=items)
+
+
+def _ranked_videos(
+    period: Period, dates: DateRange, scope: int | None, metric: Metric
+) -> Select[int, int, int]:
+    """Every video of the scope with its views and watched seconds, best first.
+
+    A day has one row per video; a whole week or month over all videos reads the batch's
+    rollup (``period_video_stats``), so that either ranking walks an index backwards and
+    stops after five rows. A creator's own videos are summed from the days: few rows.
+    """
+    if scope is None and period is not Period.DAY:
+        p = PeriodVideoStats
+        ranked = select(p.video_id, p.views, p.watched_seconds).where(
+            p.period == period.value, p.period_start == dates.start
+        )
+        video_id = p.video_id
+    elif period is Period.DAY:
+        d = DailyVideoStats
+        ranked = select(d.video_id, d.views, d.watched_seconds).where(
+            d.business_date == dates.start
+        )
+        video_id = d.video_id
+    else:
+        d = DailyVideoStats
+        ranked = (
+            select(
+                d.video_id,
+                func.sum(d.views).label("views"),
+                func.sum(d.watched_seconds).label("watched_seconds"),
+            )
+            .where(d.business_date.between(dates.start, dates.end))
+            .group_by(d.video_id)
+        )
+        video_id = d.video_id
+    if scope is not None:
+        ranked = ranked.where(DailyVideoStats.creator_id == scope)
+    primary = ranked.selected_columns[metric.value]
+    return ranked.order_by(primary.desc(), video_id)
 
 
 def top_ads(session: Session, user: User, *, period: Period, day: date) -> TopAds:
