@@ -94,3 +94,60 @@ def test_migrations_up_down_up(backend: str, scratch_pg_url: str, scratch_sqlite
     assert _table_names(url) <= {"alembic_version"}
     upgrade(url)
     assert _schema_drift(url) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_0003_rolls_up_days_settled_before_it(
+    backend: str, scratch_pg_url: str, scratch_sqlite_url: str
+) -> None:
+    """Weeks are ISO weeks (Monday first) and months calendar months, on both databases."""
+    url = scratch_pg_url if backend == "postgresql" else scratch_sqlite_url
+    upgrade(url, "0002")
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    days = [  # 2024-04-28 is a Sunday; the week of Monday 04-29 ends on Sunday 05-05
+        ("2024-04-28", 1, 5),
+        ("2024-04-29", 1, 2),
+        ("2024-04-30", 1, 3),
+        ("2024-05-01", 1, 4),
+        ("2024-05-05", 2, 7),
+        ("2024-05-06", 2, 1),
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (id, email, display_name, created_at) "
+                "VALUES (1, 'c@example.com', 'c', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO videos (id, creator_id, title, duration_seconds, created_at) "
+                "VALUES (1, 1, 'v1', 600, CURRENT_TIMESTAMP), (2, 1, 'v2', 600, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO daily_video_stats (business_date, video_id, creator_id, sessions, "
+                "views, self_views, repeat_views, watched_seconds, ad_views) "
+                "VALUES (:day, :video, 1, :views, :views, 0, 0, :views * 10, 0)"
+            ),
+            [{"day": d, "video": v, "views": n} for d, v, n in days],
+        )
+    upgrade(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT period, period_start, video_id, views, watched_seconds "
+                "FROM period_video_stats ORDER BY period, period_start, video_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [(p, str(start), v, n, w) for p, start, v, n, w in rows] == [
+        ("month", "2024-04-01", 1, 10, 100),
+        ("month", "2024-05-01", 1, 4, 40),
+        ("month", "2024-05-01", 2, 8, 80),
+        ("week", "2024-04-22", 1, 5, 50),
+        ("week", "2024-04-29", 1, 9, 90),
+        ("week", "2024-04-29", 2, 7, 70),
+        ("week", "2024-05-06", 2, 1, 10),
+    ]
