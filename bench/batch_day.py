@@ -117,6 +117,7 @@ WHERE business_date = %(day)s GROUP BY video_id
 """
 
 RESET = (
+    "DELETE FROM daily_creator_settlements WHERE business_date = %(day)s",
     "DELETE FROM daily_ad_settlements WHERE business_date = %(day)s",
     "DELETE FROM daily_settlements WHERE business_date = %(day)s",
     "DELETE FROM daily_ad_stats WHERE business_date = %(day)s",
@@ -125,7 +126,7 @@ RESET = (
     "DELETE FROM view_classifications WHERE business_date = %(day)s",
 )
 DERIVED = "view_classifications, daily_video_stats, daily_video_ad_stats, daily_ad_stats, "
-DERIVED += "daily_settlements, daily_ad_settlements"
+DERIVED += "daily_settlements, daily_ad_settlements, daily_creator_settlements, period_video_stats"
 
 SHAPE = """
 SELECT count(*) FILTER (WHERE viewer_id IS NULL), count(DISTINCT video_id),

@@ -35,11 +35,12 @@ from bench.common import (
 from streamsettle.api.app import create_app
 from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
-from streamsettle.services.batch.steps import refresh_period_stats
+from streamsettle.services.batch.steps import refresh_rollups
 from streamsettle.services.tokens import issue_access_token
 
 LAST_DAY = date(2026, 11, 30)
 TABLES = ("daily_video_stats", "daily_settlements")
+ROLLUPS = ("period_video_stats", "daily_creator_settlements")
 SECRET = "bench-secret-" + "x" * 40
 
 # One row per (day, video); popularity is skewed (every 997th video is a hit) and varies by day.
@@ -65,15 +66,15 @@ _INSERT_SETTLEMENTS = (
 
 
 def _roll_up(url: str, first: date) -> None:
-    """The week and month rollups, with the batch's own statement: once for the first day,
-    then once per Monday (each call also recomputes the month of its day, and every month
-    has a Monday)."""
+    """The batch's rollups, with its own statements: each creator's totals for every day,
+    the week and month of each video on the first day and every Monday (each call
+    recomputes the whole month of its day, and every month has a Monday)."""
     days = [first + timedelta(days=n) for n in range((LAST_DAY - first).days + 1)]
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     try:
-        for day in [first, *(d for d in days if d.weekday() == 0 and d != first)]:
+        for day in days:
             with engine.begin() as connection:
-                refresh_period_stats(connection, day)
+                refresh_rollups(connection, day, periods=day == first or day.weekday() == 0)
     finally:
         engine.dispose()
 
@@ -134,7 +135,7 @@ def _load(url: str, videos: int, days: int, creators: int) -> dict[str, float]:
     timings["period_rollup_seconds"] = round(watch.seconds, 1)
     with psycopg.connect(conninfo(url), autocommit=True) as db:
         with Stopwatch() as watch:
-            for table in (*TABLES, "period_video_stats", "videos", "users", "user_roles"):
+            for table in (*TABLES, *ROLLUPS, "videos", "users", "user_roles"):
                 db.execute(f"VACUUM (ANALYZE) {table}")
         timings["vacuum_analyze_seconds"] = round(watch.seconds, 1)
     return timings

@@ -16,6 +16,7 @@ from streamsettle.db.models import (
     BatchRun,
     DailyAdSettlement,
     DailyAdStats,
+    DailyCreatorSettlement,
     DailySettlement,
     DailyVideoAdStats,
     DailyVideoStats,
@@ -36,6 +37,7 @@ DERIVED = (
     DailyAdStats,
     DailySettlement,
     DailyAdSettlement,
+    DailyCreatorSettlement,
 )
 
 

@@ -128,7 +128,14 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
     run_date(pg_world.runtime, D - timedelta(days=1), partitions=3)
     run = run_date(pg_world.runtime, D, partitions=3)
     names = Counter(step.name for step in run.steps)
-    assert names == {"flush": 1, "classify": 3, "video_stats": 3, "ad_stats": 1, "settle": 3}
+    assert names == {
+        "flush": 1,
+        "classify": 3,
+        "video_stats": 3,
+        "ad_stats": 1,
+        "settle": 3,
+        "creator_totals": 1,
+    }
     assert all(step.status == "completed" and step.finished_at for step in run.steps)
     classify_rows = sum(s.rows for s in run.steps if s.name == "classify")
     assert classify_rows == 400

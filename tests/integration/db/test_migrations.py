@@ -133,6 +133,15 @@ def test_0003_rolls_up_days_settled_before_it(
             ),
             [{"day": d, "video": v, "views": n} for d, v, n in days],
         )
+        connection.execute(
+            sa.text(
+                "INSERT INTO daily_settlements (business_date, video_id, creator_id, "
+                "rate_card_id, views, views_before, ad_views, video_amount, ad_amount, "
+                "total_amount) VALUES ('2024-04-30', :video, 1, 1, :views, 0, 2, :views, 20, "
+                ":views + 20)"
+            ),
+            [{"video": 1, "views": 3}, {"video": 2, "views": 4}],
+        )
     upgrade(url)
     with engine.connect() as connection:
         rows = connection.execute(
@@ -141,7 +150,14 @@ def test_0003_rolls_up_days_settled_before_it(
                 "FROM period_video_stats ORDER BY period, period_start, video_id"
             )
         ).all()
+        creators = connection.execute(
+            sa.text(
+                "SELECT business_date, creator_id, views, ad_views, video_amount, ad_amount, "
+                "total_amount FROM daily_creator_settlements"
+            )
+        ).all()
     engine.dispose()
+    assert [(str(d), *rest) for d, *rest in creators] == [("2024-04-30", 1, 7, 4, 7, 40, 47)]
     assert [(p, str(start), v, n, w) for p, start, v, n, w in rows] == [
         ("month", "2024-04-01", 1, 10, 100),
         ("month", "2024-05-01", 1, 4, 40),

@@ -18,6 +18,7 @@ from streamsettle.db.models.playback import (
 )
 from streamsettle.db.models.settlement import (
     DailyAdSettlement,
+    DailyCreatorSettlement,
     DailySettlement,
     RateCard,
     RateCardTier,
@@ -38,6 +39,7 @@ __all__ = [
     "BatchStep",
     "DailyAdSettlement",
     "DailyAdStats",
+    "DailyCreatorSettlement",
     "DailySettlement",
     "DailyVideoAdStats",
     "DailyVideoStats",

@@ -83,6 +83,32 @@ class DailySettlement(Base):
     total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
+class DailyCreatorSettlement(Base):
+    """A creator's earnings for one business day: the sum of their videos' daily settlements.
+
+    Written by the batch's ``creator_totals`` step (after every partition has settled), so
+    the admin overview of all creators reads one row per creator and day instead of one
+    per video and day.
+    """
+
+    __tablename__ = "daily_creator_settlements"
+    __table_args__ = (
+        CheckConstraint(
+            "views >= 0 AND ad_views >= 0 AND video_amount >= 0 AND ad_amount >= 0",
+            name="non_negative",
+        ),
+        CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up"),
+    )
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
+    views: Mapped[int] = mapped_column(BigInteger)
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+    video_amount: Mapped[int] = mapped_column(BigInteger)
+    ad_amount: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+
+
 class DailyAdSettlement(Base):
     """One (video, ad) pair's ad earnings for a day, truncated per pair (rule 3.6)."""
 

@@ -40,6 +40,7 @@ from streamsettle.services.batch.partitions import (
 from streamsettle.services.batch.steps import (
     AD_STATS,
     CLASSIFY,
+    CREATOR_TOTALS,
     FLUSH,
     SETTLE,
     VIDEO_STATS,
@@ -241,6 +242,7 @@ def _execute_steps(
     unit(AD_STATS, FULL_RANGE, 1, lambda conn: run_step(conn, AD_STATS, context, FULL_RANGE))
     _crash_hook(AD_STATS)
     partitioned(SETTLE)
+    unit(CREATOR_TOTALS, FULL_RANGE, 1, lambda c: run_step(c, CREATOR_TOTALS, context, FULL_RANGE))
 
 
 def _run_unit(

@@ -7,6 +7,7 @@
                     the video's week and month so far (``period_stats``, for the top 5)
 4. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
 5. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
+6. ``creator_totals`` each creator's settlement of the day, over all partitions
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.batch.partitions import FULL_RANGE, VideoRange
 from streamsettle.services.batch.sql import statements
 
-FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE = (
+FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS = (
     "flush",
     "classify",
     "video_stats",
     "ad_stats",
     "settle",
+    "creator_totals",
 )
-STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE)
+STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS)
 PARTITIONED = frozenset({CLASSIFY, VIDEO_STATS, SETTLE})
 # The SQL files of a step, run in order in its transaction (``sql/<file>.sql``).
 STEP_FILES = {VIDEO_STATS: (VIDEO_STATS, "period_stats")}
@@ -101,10 +103,15 @@ def _period_params(day: date, video_range: VideoRange) -> dict[str, Any]:
     }
 
 
-def refresh_period_stats(conn: Connection, day: date) -> int:
-    """Recompute the week and the month of ``day`` for every video from the daily rows, as
-    the ``video_stats`` step does for its partition (for loaders that write days directly)."""
-    return run_sql_file(conn, "period_stats", _period_params(day, FULL_RANGE))
+def refresh_rollups(conn: Connection, day: date, *, periods: bool = True) -> int:
+    """Recompute what the batch derives from ``day``'s statistics and settlements for the
+    admin's views: each creator's day and (``periods``) each video's week and month. For
+    loaders that write daily rows directly (demo-sized data sets, benchmarks)."""
+    params = _period_params(day, FULL_RANGE)
+    written = run_sql_file(conn, CREATOR_TOTALS, params)
+    if periods:
+        written += run_sql_file(conn, "period_stats", params)
+    return written
 
 
 def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:

@@ -1,7 +1,8 @@
 """Settlements for a period: one video's, one creator's, one ad's, and all creators' (admin).
 
-Everything is summed from the daily settlement tables. A day the batch has not settled yet
-has no row: it is absent from ``days`` and counts as zero in the totals.
+Everything is summed from the daily settlement tables (all creators' overview: from each
+creator's daily totals, which the batch writes after settling a day). A day the batch has
+not settled yet has no row: it is absent from ``days`` and counts as zero in the totals.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from streamsettle.db.models import Ad, DailyAdSettlement, DailySettlement, User, Video
+from streamsettle.db.models import (
+    Ad,
+    DailyAdSettlement,
+    DailyCreatorSettlement,
+    DailySettlement,
+    User,
+    Video,
+)
 from streamsettle.domain.periods import DateRange, Period, period_range
 from streamsettle.errors import NotFound
 from streamsettle.services.queries.access import require_admin, require_owner_or_admin
@@ -28,15 +36,15 @@ from streamsettle.services.queries.results import (
     VideoSettlement,
 )
 
-_S = DailySettlement
-_SUMS = (
-    func.sum(_S.views).label("views"),
-    func.sum(_S.ad_views).label("ad_views"),
-    func.sum(_S.video_amount).label("video_amount"),
-    func.sum(_S.ad_amount).label("ad_amount"),
-    func.sum(_S.total_amount).label("total_amount"),
-)
 _AMOUNT_FIELDS = ("views", "ad_views", "video_amount", "ad_amount", "total_amount")
+
+
+def _sums(table: type[DailySettlement] | type[DailyCreatorSettlement]) -> tuple[Any, ...]:
+    return tuple(func.sum(getattr(table, name)).label(name) for name in _AMOUNT_FIELDS)
+
+
+_S = DailySettlement
+_SUMS = _sums(_S)
 
 
 def _amounts(row: Any) -> dict[str, int]:
@@ -162,15 +170,14 @@ def creators_overview(
     """All creators' totals for the period (admin): grand totals and the top ``limit``."""
     require_admin(user)
     dates = period_range(period, day)
+    c = DailyCreatorSettlement
+    sums = _sums(c)
+    in_period = c.business_date.between(dates.start, dates.end)
     per_creator = (
-        select(
-            _S.creator_id,
-            func.count().over().label("creators_count"),
-            *_SUMS,
-        )
-        .where(_in(dates))
-        .group_by(_S.creator_id)
-        .order_by(func.sum(_S.total_amount).desc(), _S.creator_id)
+        select(c.creator_id, func.count().over().label("creators_count"), *sums)
+        .where(in_period)
+        .group_by(c.creator_id)
+        .order_by(func.sum(c.total_amount).desc(), c.creator_id)
         .limit(limit)
         .subquery("per_creator")
     )
@@ -180,10 +187,10 @@ def creators_overview(
         .order_by(per_creator.c.total_amount.desc(), per_creator.c.creator_id)
     ).all()
     day_rows = session.execute(
-        select(_S.business_date, *_SUMS)
-        .where(_in(dates))
-        .group_by(_S.business_date)
-        .order_by(_S.business_date)
+        select(c.business_date, *sums)
+        .where(in_period)
+        .group_by(c.business_date)
+        .order_by(c.business_date)
     ).all()
     days = _days(day_rows)
     creators = [

@@ -1,7 +1,8 @@
-"""Weekly and monthly rollups of the daily video statistics, and the indexes of a day's top 5.
+"""Rollups for the admin's views: each video's week and month (top 5), each creator's day
+(overview of all creators), and the indexes of a day's top 5.
 
-Existing settled days are rolled up here once; from now on the batch keeps the week and
-the month of every date it settles up to date.
+Existing settled days are rolled up here once; from now on the batch keeps them up to date
+for every date it settles.
 
 Revision ID: 0003
 Revises: 0002
@@ -68,6 +69,40 @@ def upgrade() -> None:
         "daily_video_stats",
         ["business_date", "watched_seconds"],
     )
+    op.create_table(
+        "daily_creator_settlements",
+        sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column(
+            "creator_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("views", sa.BigInteger(), nullable=False),
+        sa.Column("ad_views", sa.BigInteger(), nullable=False),
+        sa.Column("video_amount", sa.BigInteger(), nullable=False),
+        sa.Column("ad_amount", sa.BigInteger(), nullable=False),
+        sa.Column("total_amount", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint(
+            "views >= 0 AND ad_views >= 0 AND video_amount >= 0 AND ad_amount >= 0",
+            name=op.f("ck_daily_creator_settlements_non_negative"),
+        ),
+        sa.CheckConstraint(
+            "total_amount = video_amount + ad_amount",
+            name=op.f("ck_daily_creator_settlements_total_adds_up"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["creator_id"],
+            ["users.id"],
+            name=op.f("fk_daily_creator_settlements_creator_id_users"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "business_date", "creator_id", name=op.f("pk_daily_creator_settlements")
+        ),
+    )
+    op.execute(
+        "INSERT INTO daily_creator_settlements (business_date, creator_id, views, ad_views, "
+        "video_amount, ad_amount, total_amount) SELECT business_date, creator_id, sum(views), "
+        "sum(ad_views), sum(video_amount), sum(ad_amount), sum(total_amount) "
+        "FROM daily_settlements GROUP BY business_date, creator_id"
+    )
     week_start, month_start = _STARTS[op.get_bind().dialect.name]
     for period, start in (("week", week_start), ("month", month_start)):
         # Constants of this file only: nothing from outside reaches the statement.
@@ -80,6 +115,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("daily_creator_settlements")
     op.drop_index("ix_daily_video_stats_date_watched", table_name="daily_video_stats")
     op.drop_index("ix_daily_video_stats_date_views", table_name="daily_video_stats")
     op.drop_index("ix_period_video_stats_watched", table_name="period_video_stats")

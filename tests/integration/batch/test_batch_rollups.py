@@ -1,6 +1,6 @@
-"""The week and month rollups that the batch keeps beside the daily statistics: exact sums of
-the settled days, across a month boundary, kept exact when an earlier day is re-run, and
-ranked by the top-5 query exactly as the daily rows rank."""
+"""The rollups that the batch keeps for the admin's views: each video's week and month (exact
+sums of the settled days across a month boundary, kept exact when an earlier day is re-run,
+ranked by the top-5 query exactly as the daily rows rank) and each creator's day."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 from batch_world import World
 
-from streamsettle.db.models import PeriodVideoStats, User
+from streamsettle.db.models import DailyCreatorSettlement, DailySettlement, PeriodVideoStats, User
 from streamsettle.domain.periods import Period
 from streamsettle.services.batch import run_date, run_range
 from streamsettle.services.queries.results import Metric
@@ -92,3 +92,25 @@ def test_the_admin_ranking_from_rollups_equals_the_ranking_from_days(world: Worl
         (videos[1], 5, 300),
         (videos[2], 5, 300),
     ]
+
+
+def test_creator_totals_sum_the_videos_of_every_partition(world: World) -> None:
+    one, two = world.user("creator"), world.user("creator")
+    videos = [world.video(one), world.video(two), world.video(one), world.video(one)]
+    for n, video in enumerate(videos):
+        _views(world, video, TUE, n + 1, 10 * n)
+    run_date(world.runtime, TUE, partitions=2)
+    with world.runtime.db.session() as session:
+        per_video = {
+            s.video_id: (s.creator_id, s.views, s.video_amount, s.ad_amount)
+            for s in session.scalars(
+                sa.select(DailySettlement).where(DailySettlement.business_date == TUE)
+            )
+        }
+        totals = {
+            t.creator_id: (t.views, t.video_amount, t.ad_amount, t.total_amount)
+            for t in session.scalars(sa.select(DailyCreatorSettlement))
+        }
+    # Views 1..4 at 1 KRW each (first tier of the default card); creator one has 1 + 3 + 4.
+    assert [per_video[v][1] for v in videos] == [1, 2, 3, 4]
+    assert totals == {one: (8, 8, 0, 8), two: (2, 2, 0, 2)}
