@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playback_stack import T0, Stack
 from sqlalchemy import func, select
 
-from conftest import T0, Stack
 from streamsettle.db.models import WatchLog, WatchLogAdSlot
 from streamsettle.services.flusher import CRASH_AFTER_COMMIT_ENV, LEASE_MS, flush_once
 from streamsettle.services.playback import session_store

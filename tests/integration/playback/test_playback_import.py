@@ -10,10 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from playback_stack import Stack
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import Stack
 from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import ResumePosition, User, UserRole, WatchLog, WatchLogAdSlot

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
+from playback_stack import make_world
 
-from conftest import make_world
 from streamsettle.runtime import Runtime
 
 

@@ -9,9 +9,9 @@ from typing import cast
 
 import pytest
 from fastapi import FastAPI
+from playback_stack import T0, Stack
 from sqlalchemy import select
 
-from conftest import T0, Stack
 from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
 from streamsettle.services.flusher import close_and_flush_day, flush_once
 
