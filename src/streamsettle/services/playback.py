@@ -29,6 +29,7 @@ from streamsettle.sessions import (
     DatabaseSessionStore,
     LiveSession,
     RedisSessionStore,
+    Report,
     ReportOutcome,
     ReportStatus,
     SessionStore,
@@ -182,6 +183,29 @@ def _totals(session_id: uuid.UUID, outcome: ReportOutcome) -> Totals:
     return Totals(session_id, outcome.watched_ms // 1000, list(outcome.slots_reached))
 
 
+def _report(
+    session_id: uuid.UUID,
+    caller_id: int | None,
+    *,
+    seq: int,
+    position: Number,
+    playing: bool,
+    stop: bool,
+    now: datetime | None,
+) -> Report:
+    """A player's report, validated (422 on a bad seq or position) and timed."""
+    _check_seq(seq)
+    return Report(
+        session_id=session_id,
+        caller_id=caller_id,
+        seq=seq,
+        position_ms=_position_ms(position),
+        playing=playing,
+        stop=stop,
+        now_ms=datetime_to_ms(_now(now)),
+    )
+
+
 def record_heartbeat(
     runtime: Runtime,
     session_id: uuid.UUID,
@@ -194,17 +218,11 @@ def record_heartbeat(
     now: datetime | None = None,
 ) -> Totals:
     """Apply one heartbeat; a duplicate or stale seq is answered with the current totals."""
-    _check_seq(seq)
-    position_ms = _position_ms(position)
+    report = _report(
+        session_id, caller_id, seq=seq, position=position, playing=playing, stop=False, now=now
+    )
     outcome = session_store(runtime).report(
-        session_id,
-        caller_id=caller_id,
-        seq=seq,
-        position_ms=position_ms,
-        playing=playing,
-        stop=False,
-        now_ms=datetime_to_ms(_now(now)),
-        limits=heartbeat_limits(runtime.settings, ip, session_id),
+        report, limits=heartbeat_limits(runtime.settings, ip, session_id)
     )
     _refuse(outcome)
     if outcome.status is ReportStatus.ENDED:
@@ -226,16 +244,12 @@ async def record_heartbeat_async(
 ) -> Totals:
     """``record_heartbeat`` for async callers with Redis: the token's revocation check, the
     rate limits and the rules all happen in one Lua call, without a thread hop."""
-    _check_seq(seq)
-    position_ms = _position_ms(position)
+    caller_id = None if claims is None else claims.user_id
+    report = _report(
+        session_id, caller_id, seq=seq, position=position, playing=playing, stop=False, now=now
+    )
     outcome = await reporter.report(
-        session_id,
-        caller_id=None if claims is None else claims.user_id,
-        seq=seq,
-        position_ms=position_ms,
-        playing=playing,
-        stop=False,
-        now_ms=datetime_to_ms(_now(now)),
+        report,
         limits=heartbeat_limits(runtime.settings, ip, session_id),
         revoked_key=NO_REVOCATION_KEY if claims is None else revocation.redis_key(claims.jti),
     )
@@ -256,17 +270,10 @@ def stop_session(
 ) -> Totals:
     """Stop: a final playing report. Stopping an ended session (even one already flushed to
     a watch log) is a no-op that answers the final totals."""
-    _check_seq(seq)
-    position_ms = _position_ms(position)
-    outcome = session_store(runtime).report(
-        session_id,
-        caller_id=caller_id,
-        seq=seq,
-        position_ms=position_ms,
-        playing=True,
-        stop=True,
-        now_ms=datetime_to_ms(_now(now)),
+    report = _report(
+        session_id, caller_id, seq=seq, position=position, playing=True, stop=True, now=now
     )
+    outcome = session_store(runtime).report(report)
     if outcome.status is ReportStatus.NOT_FOUND:
         flushed = _flushed_totals(runtime, session_id, caller_id)
         if flushed is not None:

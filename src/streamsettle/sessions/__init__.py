@@ -3,6 +3,7 @@
 from streamsettle.sessions.base import (
     Limit,
     LiveSession,
+    Report,
     ReportOutcome,
     ReportStatus,
     SessionState,
@@ -16,6 +17,7 @@ __all__ = [
     "Limit",
     "LiveSession",
     "RedisSessionStore",
+    "Report",
     "ReportOutcome",
     "ReportStatus",
     "SessionState",

@@ -62,6 +62,20 @@ class Limit:
     per_second: int
 
 
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One heartbeat, or the stop (a final playing report), as a store applies it."""
+
+    session_id: uuid.UUID
+    caller_id: int | None
+    """The signed-in user sending it; None for an anonymous caller."""
+    seq: int
+    position_ms: int
+    playing: bool
+    stop: bool
+    now_ms: int
+
+
 class ReportStatus(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
@@ -90,18 +104,7 @@ class SessionStore(Protocol):
     def create(self, session: LiveSession) -> None:
         """Store a new live session."""
 
-    def report(
-        self,
-        session_id: uuid.UUID,
-        *,
-        caller_id: int | None,
-        seq: int,
-        position_ms: int,
-        playing: bool,
-        stop: bool,
-        now_ms: int,
-        limits: Sequence[Limit] = (),
-    ) -> ReportOutcome:
+    def report(self, report: Report, *, limits: Sequence[Limit] = ()) -> ReportOutcome:
         """Apply one heartbeat (or the stop, a final playing report) atomically.
 
         Checks, in order: ``limits`` (fixed one-second windows, counted even for refused

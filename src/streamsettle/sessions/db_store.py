@@ -11,7 +11,6 @@ time from which a flusher may take it once it is stopped (the stop time, or a le
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
 from streamsettle.sessions.base import (
     Limit,
     LiveSession,
+    Report,
     ReportOutcome,
     ReportStatus,
     SessionState,
@@ -98,27 +98,17 @@ class DatabaseSessionStore:
                 )
             )
 
-    def report(
-        self,
-        session_id: uuid.UUID,
-        *,
-        caller_id: int | None,
-        seq: int,
-        position_ms: int,
-        playing: bool,
-        stop: bool,
-        now_ms: int,
-        limits: Sequence[Limit] = (),
-    ) -> ReportOutcome:
+    def report(self, report: Report, *, limits: Sequence[Limit] = ()) -> ReportOutcome:
         if limits and self.limiter is not None:
-            retry_after = self.limiter(limits, now_ms)
+            retry_after = self.limiter(limits, report.now_ms)
             if retry_after:
                 return ReportOutcome(ReportStatus.RATE_LIMITED, retry_after_ms=retry_after)
         with self.db.session() as s:
-            self._lock(s, Row.id == session_id)
-            row = s.scalar(select(Row).where(Row.id == session_id).with_for_update())
+            self._lock(s, Row.id == report.session_id)
+            row = s.scalar(select(Row).where(Row.id == report.session_id).with_for_update())
             if row is None:
                 return ReportOutcome(ReportStatus.NOT_FOUND)
+            caller_id = report.caller_id
             if row.viewer_id is not None and caller_id != row.viewer_id:
                 status = (
                     ReportStatus.UNAUTHENTICATED if caller_id is None else ReportStatus.FORBIDDEN
@@ -128,12 +118,12 @@ class DatabaseSessionStore:
             if row.state != SessionState.LIVE:
                 return _outcome(ReportStatus.ENDED, before)
             slots = [pos for pos, _ad in decode_slots(row.ad_slots)]
-            if stop:
+            if report.stop:
                 after = apply_stop(
                     before,
-                    seq=seq,
-                    position_ms=position_ms,
-                    at_ms=now_ms,
+                    seq=report.seq,
+                    position_ms=report.position_ms,
+                    at_ms=report.now_ms,
                     duration_ms=row.duration_ms,
                     slot_positions=slots,
                 )
@@ -141,10 +131,10 @@ class DatabaseSessionStore:
             else:
                 after, accepted = apply_heartbeat(
                     before,
-                    seq=seq,
-                    position_ms=position_ms,
-                    playing=playing,
-                    at_ms=now_ms,
+                    seq=report.seq,
+                    position_ms=report.position_ms,
+                    playing=report.playing,
+                    at_ms=report.now_ms,
                     duration_ms=row.duration_ms,
                     slot_positions=slots,
                 )
@@ -155,10 +145,10 @@ class DatabaseSessionStore:
                 row.last_seq = after.last_seq
                 row.slots_reached = encode_reached(after.slots_reached)
                 row.last_seen_at = ms_to_datetime(after.at_ms)
-            if stop:
+            if report.stop:
                 row.state = SessionState.STOPPED.value
-                row.ended_at = row.last_seen_at = ms_to_datetime(now_ms)
-            status = ReportStatus.ACCEPTED if accepted or stop else ReportStatus.DUPLICATE
+                row.ended_at = row.last_seen_at = ms_to_datetime(report.now_ms)
+            status = ReportStatus.ACCEPTED if accepted or report.stop else ReportStatus.DUPLICATE
             return _outcome(status, after)
 
     def _claim(

@@ -24,6 +24,7 @@ from streamsettle.sessions import lua
 from streamsettle.sessions.base import (
     Limit,
     LiveSession,
+    Report,
     ReportOutcome,
     ReportStatus,
     SessionState,
@@ -91,30 +92,21 @@ NO_REVOCATION_KEY = PREFIX + "no-revocation-check"
 
 
 def report_call(
-    session_id: uuid.UUID,
-    *,
-    caller_id: int | None,
-    seq: int,
-    position_ms: int,
-    playing: bool,
-    stop: bool,
-    now_ms: int,
-    limits: Sequence[Limit] = (),
-    revoked_key: str = NO_REVOCATION_KEY,
+    report: Report, *, limits: Sequence[Limit] = (), revoked_key: str = NO_REVOCATION_KEY
 ) -> tuple[list[str], list[str | int]]:
     """KEYS and ARGV of the ``REPORT`` script (see ``lua.REPORT`` for their meaning)."""
-    sid = str(session_id)
-    window = now_ms // 1000
+    sid = str(report.session_id)
+    window = report.now_ms // 1000
     keys = [SESSION_PREFIX + sid, LIVE_KEY, ENDED_KEY, revoked_key]
     keys += [f"{PREFIX}rl:{limit.key}:{window}" for limit in limits]
     args: list[str | int] = [
         sid,
-        now_ms,
-        "" if caller_id is None else str(caller_id),
-        seq,
-        position_ms,
-        "1" if playing else "0",
-        "1" if stop else "0",
+        report.now_ms,
+        "" if report.caller_id is None else str(report.caller_id),
+        report.seq,
+        report.position_ms,
+        "1" if report.playing else "0",
+        "1" if report.stop else "0",
         WALL_CLOCK_GRACE_MS,
     ]
     args += [limit.per_second for limit in limits]
@@ -147,28 +139,8 @@ class RedisSessionStore:
         pipe.zadd(day_key(session.business_date), {sid: session.started_at_ms})
         pipe.execute()
 
-    def report(
-        self,
-        session_id: uuid.UUID,
-        *,
-        caller_id: int | None,
-        seq: int,
-        position_ms: int,
-        playing: bool,
-        stop: bool,
-        now_ms: int,
-        limits: Sequence[Limit] = (),
-    ) -> ReportOutcome:
-        keys, args = report_call(
-            session_id,
-            caller_id=caller_id,
-            seq=seq,
-            position_ms=position_ms,
-            playing=playing,
-            stop=stop,
-            now_ms=now_ms,
-            limits=limits,
-        )
+    def report(self, report: Report, *, limits: Sequence[Limit] = ()) -> ReportOutcome:
+        keys, args = report_call(report, limits=limits)
         return report_outcome(self._report(keys, args))
 
     def _run_claim(
@@ -242,28 +214,12 @@ class AsyncRedisReporter:
 
     async def report(
         self,
-        session_id: uuid.UUID,
+        report: Report,
         *,
-        caller_id: int | None,
-        seq: int,
-        position_ms: int,
-        playing: bool,
-        stop: bool,
-        now_ms: int,
         limits: Sequence[Limit] = (),
         revoked_key: str = NO_REVOCATION_KEY,
     ) -> ReportOutcome:
-        keys, args = report_call(
-            session_id,
-            caller_id=caller_id,
-            seq=seq,
-            position_ms=position_ms,
-            playing=playing,
-            stop=stop,
-            now_ms=now_ms,
-            limits=limits,
-            revoked_key=revoked_key,
-        )
+        keys, args = report_call(report, limits=limits, revoked_key=revoked_key)
         return report_outcome(await self._report(keys, args))
 
     async def close(self) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from playback_stack import make_world
 
-from conftest import make_world
 from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
 from streamsettle.runtime import Runtime
 from streamsettle.services.rate_limit import WindowCounter
@@ -18,6 +18,7 @@ from streamsettle.sessions import (
     Limit,
     LiveSession,
     RedisSessionStore,
+    Report,
     ReportStatus,
     SessionState,
     SessionStore,
@@ -87,13 +88,15 @@ def test_random_reports_match_the_domain_rules(store_and_video: tuple[SessionSto
                 slot_positions=[p for p, _ in SLOTS],
             )
             outcome = store.report(
-                live.session_id,
-                caller_id=None,
-                seq=seq,
-                position_ms=position,
-                playing=playing,
-                stop=False,
-                now_ms=at,
+                Report(
+                    live.session_id,
+                    caller_id=None,
+                    seq=seq,
+                    position_ms=position,
+                    playing=playing,
+                    stop=False,
+                    now_ms=at,
+                )
             )
             assert outcome.status is (ReportStatus.ACCEPTED if accepted else ReportStatus.DUPLICATE)
             assert outcome.watched_ms == expected.watched_ms
@@ -110,13 +113,15 @@ def test_random_reports_match_the_domain_rules(store_and_video: tuple[SessionSto
             slot_positions=[p for p, _ in SLOTS],
         )
         store.report(
-            live.session_id,
-            caller_id=None,
-            seq=final_seq,
-            position_ms=stop_position,
-            playing=True,
-            stop=True,
-            now_ms=at,
+            Report(
+                live.session_id,
+                caller_id=None,
+                seq=final_seq,
+                position_ms=stop_position,
+                playing=True,
+                stop=True,
+                now_ms=at,
+            )
         )
         [claimed] = [
             s
@@ -140,22 +145,26 @@ def test_claims_lease_sessions_away_from_a_second_flusher(
     for s in (stopped, idle, fresh):
         store.create(s)
     store.report(
-        stopped.session_id,
-        caller_id=None,
-        seq=1,
-        position_ms=5_000,
-        playing=True,
-        stop=True,
-        now_ms=T0_MS + 5_000,
+        Report(
+            stopped.session_id,
+            caller_id=None,
+            seq=1,
+            position_ms=5_000,
+            playing=True,
+            stop=True,
+            now_ms=T0_MS + 5_000,
+        )
     )
     store.report(
-        fresh.session_id,
-        caller_id=None,
-        seq=1,
-        position_ms=50_000,
-        playing=True,
-        stop=False,
-        now_ms=T0_MS + 50_000,
+        Report(
+            fresh.session_id,
+            caller_id=None,
+            seq=1,
+            position_ms=50_000,
+            playing=True,
+            stop=False,
+            now_ms=T0_MS + 50_000,
+        )
     )
     now = T0_MS + 60_000
     first = store.claim_due(now_ms=now, idle_before_ms=T0_MS + 10_000, lease_ms=30_000, limit=10)
@@ -167,13 +176,15 @@ def test_claims_lease_sessions_away_from_a_second_flusher(
     assert second == []
     # a closed session refuses heartbeats (ENDED) but shows its totals
     late = store.report(
-        idle.session_id,
-        caller_id=None,
-        seq=1,
-        position_ms=1_000,
-        playing=True,
-        stop=False,
-        now_ms=now,
+        Report(
+            idle.session_id,
+            caller_id=None,
+            seq=1,
+            position_ms=1_000,
+            playing=True,
+            stop=False,
+            now_ms=now,
+        )
     )
     assert late.status is ReportStatus.ENDED
     # once the lease ends the sessions are due again (the first flusher may have died)
@@ -194,13 +205,15 @@ def test_rate_limits_count_every_report_in_a_window(
     limits = [Limit("ip:203.0.113.9", 3), Limit(f"session:{live.session_id}", 100)]
     statuses = [
         store.report(
-            live.session_id,
-            caller_id=None,
-            seq=seq,
-            position_ms=seq * 100,
-            playing=True,
-            stop=False,
-            now_ms=T0_MS + 10_250,
+            Report(
+                live.session_id,
+                caller_id=None,
+                seq=seq,
+                position_ms=seq * 100,
+                playing=True,
+                stop=False,
+                now_ms=T0_MS + 10_250,
+            ),
             limits=limits,
         )
         for seq in range(1, 6)
