@@ -7,7 +7,6 @@ not settled yet has no row: it is absent from ``days`` and counts as zero in the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -39,7 +38,10 @@ from streamsettle.services.queries.results import (
 _AMOUNT_FIELDS = ("views", "ad_views", "video_amount", "ad_amount", "total_amount")
 
 
-def _sums(table: type[DailySettlement] | type[DailyCreatorSettlement]) -> tuple[Any, ...]:
+_Settlements = type[DailySettlement] | type[DailyCreatorSettlement]
+
+
+def _sums(table: _Settlements) -> tuple[Any, ...]:
     return tuple(func.sum(getattr(table, name)).label(name) for name in _AMOUNT_FIELDS)
 
 
@@ -52,11 +54,18 @@ def _amounts(row: Any) -> dict[str, int]:
     return {name: int(getattr(row, name) or 0) if row else 0 for name in _AMOUNT_FIELDS}
 
 
-def _in(dates: DateRange) -> Any:
-    return _S.business_date.between(dates.start, dates.end)
+def _in(table: _Settlements, dates: DateRange) -> Any:
+    return table.business_date.between(dates.start, dates.end)
 
 
-def _days(rows: Iterable[Any]) -> list[SettlementDay]:
+def _days(session: Session, table: _Settlements, *where: Any) -> list[SettlementDay]:
+    """The period's settled days of ``table``'s rows that match ``where``, summed per day."""
+    rows = session.execute(
+        select(table.business_date, *_sums(table))
+        .where(*where)
+        .group_by(table.business_date)
+        .order_by(table.business_date)
+    )
     return [SettlementDay(date=row.business_date, **_amounts(row)) for row in rows]
 
 
@@ -73,13 +82,7 @@ def video_settlement(
         raise NotFound(f"video {video_id} not found")
     require_owner_or_admin(user, video.creator_id, "video")
     dates = period_range(period, day)
-    rows = session.execute(
-        select(_S.business_date, *_SUMS)
-        .where(_S.video_id == video_id, _in(dates))
-        .group_by(_S.business_date)
-        .order_by(_S.business_date)
-    ).all()
-    days = _days(rows)
+    days = _days(session, _S, _S.video_id == video_id, _in(_S, dates))
     return VideoSettlement(
         video_id=video.id,
         title=video.title,
@@ -99,20 +102,14 @@ def creator_settlement(
     The caller decides who may ask (``/creators/me`` asks for the user's own id).
     """
     dates = period_range(period, day)
-    mine = (_S.creator_id == creator_id, _in(dates))
+    mine = (_S.creator_id == creator_id, _in(_S, dates))
     per_video = select(_S.video_id, *_SUMS).where(*mine).group_by(_S.video_id).subquery("per_video")
     video_rows = session.execute(
         select(per_video, Video.title)
         .join(Video, Video.id == per_video.c.video_id)
         .order_by(per_video.c.video_id)
     ).all()
-    day_rows = session.execute(
-        select(_S.business_date, *_SUMS)
-        .where(*mine)
-        .group_by(_S.business_date)
-        .order_by(_S.business_date)
-    ).all()
-    days = _days(day_rows)
+    days = _days(session, _S, *mine)
     videos = [
         CreatorVideoLine(video_id=row.video_id, title=row.title, **_amounts(row))
         for row in video_rows
@@ -171,11 +168,9 @@ def creators_overview(
     require_admin(user)
     dates = period_range(period, day)
     c = DailyCreatorSettlement
-    sums = _sums(c)
-    in_period = c.business_date.between(dates.start, dates.end)
     per_creator = (
-        select(c.creator_id, func.count().over().label("creators_count"), *sums)
-        .where(in_period)
+        select(c.creator_id, func.count().over().label("creators_count"), *_sums(c))
+        .where(_in(c, dates))
         .group_by(c.creator_id)
         .order_by(func.sum(c.total_amount).desc(), c.creator_id)
         .limit(limit)
@@ -186,13 +181,7 @@ def creators_overview(
         .join(User, User.id == per_creator.c.creator_id)
         .order_by(per_creator.c.total_amount.desc(), per_creator.c.creator_id)
     ).all()
-    day_rows = session.execute(
-        select(c.business_date, *sums)
-        .where(in_period)
-        .group_by(c.business_date)
-        .order_by(c.business_date)
-    ).all()
-    days = _days(day_rows)
+    days = _days(session, c, _in(c, dates))
     creators = [
         CreatorTotal(
             creator_id=row.creator_id,
