@@ -49,13 +49,18 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def domain_error_response(exc: StreamsettleError) -> JSONResponse:
+    """A domain error as the contract's body (also used by the heartbeat fast path)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
+        headers = {"Retry-After": str(exc.details["retry_after_seconds"])}
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StreamsettleError)
     async def _domain(_: Request, exc: StreamsettleError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
-            headers = {"Retry-After": str(exc.details["retry_after_seconds"])}
-        return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -23,6 +23,22 @@ LATENCY = Histogram(
 log = get_logger("streamsettle.http")
 
 
+def request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` (at most 64 characters), or a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = str(value.decode("latin-1")[:64])
+            if given:
+                return given
+            break
+    return uuid.uuid4().hex
+
+
+def record(method: str, route: str, status: int, elapsed: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(elapsed)
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,13 +47,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                request_id = value.decode("latin-1")[:64]
-                break
-        request_id = request_id or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        rid = request_id(scope)
+        structlog.contextvars.bind_contextvars(request_id=rid)
         status = 500
         started = time.perf_counter()
 
@@ -47,7 +58,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"x-request-id", request_id.encode("latin-1")),
+                    (b"x-request-id", rid.encode("latin-1")),
                 ]
             await send(message)
 
@@ -57,8 +68,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(scope["method"], template).observe(elapsed)
+            record(scope["method"], template, status, elapsed)
             if status >= 500:
                 log.error("request", method=scope["method"], path=scope["path"], status=status)
             structlog.contextvars.unbind_contextvars("request_id")

@@ -172,30 +172,42 @@ async def heartbeat(
     session_id: uuid.UUID, body: HeartbeatIn, request: Request, credentials: Bearer, now: Now
 ) -> HeartbeatOut:
     """With Redis: decode the token here and let one Lua call check its revocation, the
-    rate limits and the rules, on the event loop. Without: the sync path in a thread."""
+    rate limits and the rules, on the event loop. Without: the sync path in a thread.
+    (With Redis, ``HeartbeatFastPath`` usually answers before this route is reached.)"""
     reporter: AsyncRedisReporter | None = getattr(request.app.state, "playback_reporter", None)
     if reporter is None:
         totals = await run_in_threadpool(
             _heartbeat_in_thread, request, session_id, body, credentials, now
         )
-    else:
-        runtime = get_runtime(request)
-        claims = (
-            None
-            if credentials is None
-            else decode_access_token(runtime.settings, credentials.credentials)
+        return HeartbeatOut(
+            watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
         )
-        totals = await playback.record_heartbeat_async(
-            runtime,
-            reporter,
-            session_id,
-            claims=claims,
-            ip=client_ip(request, runtime.settings),
-            seq=body.seq,
-            position=body.position_seconds,
-            playing=body.state == "playing",
-            now=now,
-        )
+    token = None if credentials is None else credentials.credentials
+    return await heartbeat_via_redis(request, reporter, session_id, body, token, now)
+
+
+async def heartbeat_via_redis(
+    request: Request,
+    reporter: AsyncRedisReporter,
+    session_id: uuid.UUID,
+    body: HeartbeatIn,
+    token: str | None,
+    now: datetime,
+) -> HeartbeatOut:
+    """The heartbeat on the event loop; shared by this route and ``HeartbeatFastPath``."""
+    runtime = get_runtime(request)
+    claims = None if token is None else decode_access_token(runtime.settings, token)
+    totals = await playback.record_heartbeat_async(
+        runtime,
+        reporter,
+        session_id,
+        claims=claims,
+        ip=client_ip(request, runtime.settings),
+        seq=body.seq,
+        position=body.position_seconds,
+        playing=body.state == "playing",
+        now=now,
+    )
     return HeartbeatOut(
         watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
     )
