@@ -65,27 +65,43 @@ class HeartbeatFastPath:
             await self.fallback(scope, _replay(messages, receive), send)
             return
         scope["app"] = self.app
-        response: Response
+        rid = request_id(scope)
+        error: Response
         try:
             now = await self._now()
-            answer = await heartbeat_via_redis(
+            totals = await heartbeat_via_redis(
                 Request(scope, receive), reporter, session_id, payload, _bearer_token(scope), now
             )
-            response = Response(orjson.dumps(answer.model_dump()), media_type="application/json")
         except StreamsettleError as exc:
-            response = domain_error_response(exc)
+            error = domain_error_response(exc)
         except Exception:
             log.exception("unhandled error", path=scope["path"])
-            response = error_response(500, "internal_error", "an unexpected error occurred")
-        response.headers["x-request-id"] = request_id(scope)
-        await response(scope, receive, send)
-        record("POST", ROUTE, response.status_code, time.perf_counter() - started)
-
+            error = error_response(500, "internal_error", "an unexpected error occurred")
+        else:
+            watched, reached = totals.watched_seconds, totals.ad_slots_reached
+            body = orjson.dumps({"watched_seconds": watched, "ad_slots_reached": reached})
+            await _send_json(send, body, rid)
+            record("POST", ROUTE, 200, time.perf_counter() - started)
+            return
+        error.headers["x-request-id"] = rid
+        await error(scope, receive, send)
+        record("POST", ROUTE, error.status_code, time.perf_counter() - started)
 
     async def _now(self) -> datetime:
         """``get_now``, or what a test put in its place (sync or async, as FastAPI allows)."""
         now = self.app.dependency_overrides.get(get_now, get_now)()
         return cast(datetime, await now if inspect.isawaitable(now) else now)
+
+
+async def _send_json(send: Send, body: bytes, rid: str) -> None:
+    """A 200 with a JSON body, as raw ASGI messages (no Response object on the hot path)."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", rid.encode("latin-1")),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _heartbeat_session(scope: Scope) -> uuid.UUID | None:

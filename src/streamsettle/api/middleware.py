@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
-import uuid
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -31,12 +32,22 @@ def request_id(scope: Scope) -> str:
             if given:
                 return given
             break
-    return uuid.uuid4().hex
+    # Unique, not secret: no system call for a random number on every request.
+    return f"{random.getrandbits(128):032x}"
+
+
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def record(method: str, route: str, status: int, elapsed: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(elapsed)
+    """Count one answer (the labelled children are looked up once, then kept)."""
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        children = REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(elapsed)
 
 
 class RequestContextMiddleware:

@@ -95,24 +95,25 @@ NO_REVOCATION_KEY = PREFIX + "no-revocation-check"
 
 def report_call(
     report: Report, *, limits: Sequence[Limit] = (), revoked_key: str = NO_REVOCATION_KEY
-) -> tuple[list[str], list[str | int]]:
+) -> tuple[list[str], list[str]]:
     """KEYS and ARGV of the ``REPORT`` script (see ``lua.REPORT`` for their meaning)."""
     sid = str(report.session_id)
     window = report.now_ms // 1000
     keys = [SESSION_PREFIX + sid, LIVE_KEY, ENDED_KEY, revoked_key]
     keys += [f"{PREFIX}rl:{limit.key}:{window}" for limit in limits]
-    args: list[str | int] = [
+    caller = "-" if report.caller_id is None else report.caller_id
+    fields = [
         sid,
         report.now_ms,
-        "" if report.caller_id is None else str(report.caller_id),
+        caller,
         report.seq,
         report.position_ms,
-        "1" if report.playing else "0",
-        "1" if report.stop else "0",
+        1 if report.playing else 0,
+        1 if report.stop else 0,
         WALL_CLOCK_GRACE_MS,
+        *(limit.per_second for limit in limits),
     ]
-    args += [limit.per_second for limit in limits]
-    return keys, args
+    return keys, [" ".join(map(str, fields))]
 
 
 def report_outcome(reply: Any) -> ReportOutcome:
@@ -202,7 +203,7 @@ class RedisSessionStore:
         return int(live) + int(ended)
 
 
-_Call = tuple[list[str], list[str | int], "asyncio.Future[Any]"]
+_Call = tuple[list[str], list[str], "asyncio.Future[Any]"]
 
 
 class AsyncRedisReporter:

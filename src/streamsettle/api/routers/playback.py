@@ -183,7 +183,10 @@ async def heartbeat(
             watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
         )
     token = None if credentials is None else credentials.credentials
-    return await heartbeat_via_redis(request, reporter, session_id, body, token, now)
+    totals = await heartbeat_via_redis(request, reporter, session_id, body, token, now)
+    return HeartbeatOut(
+        watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
+    )
 
 
 async def heartbeat_via_redis(
@@ -193,11 +196,11 @@ async def heartbeat_via_redis(
     body: HeartbeatIn,
     token: str | None,
     now: datetime,
-) -> HeartbeatOut:
+) -> playback.Totals:
     """The heartbeat on the event loop; shared by this route and ``HeartbeatFastPath``."""
     runtime = get_runtime(request)
     claims = None if token is None else decode_access_token(runtime.settings, token)
-    totals = await playback.record_heartbeat_async(
+    return await playback.record_heartbeat_async(
         runtime,
         reporter,
         session_id,
@@ -207,9 +210,6 @@ async def heartbeat_via_redis(
         position=body.position_seconds,
         playing=body.state == "playing",
         now=now,
-    )
-    return HeartbeatOut(
-        watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
     )
 
 
