@@ -8,70 +8,86 @@ far below that, and integers are written back with ``%d`` so that no exponent fo
 from __future__ import annotations
 
 REPORT = """
--- KEYS: 1 session hash, 2 live zset, 3 ended zset, 4 the caller's token-revoked marker,
---       5.. rate-limit counters of this window
--- ARGV[1], space-separated (one argument for the client to encode, not ten):
+-- Any number of reports in one call, applied in order (one round trip for a whole batch
+-- of heartbeats; issue 6). For each report, ARGV[r] is one space-separated string (one
+-- argument for the client to encode, not ten):
 --   1 session id, 2 now_ms, 3 caller ('-' = anonymous), 4 seq, 5 position_ms,
---   6 playing '1'|'0', 7 stop '1'|'0', 8 grace_ms, 9.. limits aligned with KEYS[5..]
-local A = {}
-for v in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = v end
-if A[3] == '-' then A[3] = '' end
-local now = tonumber(A[2])
-for i = 5, #KEYS do
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 then redis.call('PEXPIRE', KEYS[i], 2000) end
-  if count > tonumber(A[i + 4]) then
-    return {'rate_limited', 0, '', 1000 - now % 1000}
-  end
-end
-if A[3] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then
-  return {'revoked', 0, '', 0}
-end
-local f = redis.call('HMGET', KEYS[1], 'state', 'viewer', 'seq', 'pos', 'at', 'watched',
-                     'dur', 'slots', 'reached')
-if not f[1] then return {'not_found', 0, '', 0} end
-if f[2] ~= '' then
-  if A[3] == '' then return {'unauthenticated', 0, '', 0} end
-  if A[3] ~= f[2] then return {'forbidden', 0, '', 0} end
-end
-local watched = tonumber(f[6])
-local reached = f[9]
-if f[1] ~= 'live' then return {'ended', watched, reached, 0} end
-local stop = A[7] == '1'
-local accepted = tonumber(A[4]) > tonumber(f[3])
-if accepted then
-  local old = tonumber(f[4])
-  local dur = tonumber(f[7])
-  local pos = tonumber(A[5])
-  if pos < 0 then pos = 0 elseif pos > dur then pos = dur end
-  if (A[6] == '1' or stop) and pos > old then
-    local wall = now - tonumber(f[5])
-    if wall < 0 then wall = 0 end
-    local gain = pos - old
-    if gain > wall + tonumber(A[8]) then gain = wall + tonumber(A[8]) end
-    watched = watched + gain
-    local have = {}
-    for s in string.gmatch(reached, '%d+') do have[s] = true end
-    for s in string.gmatch(f[8], '(%d+):%d*') do
-      local at_ms = tonumber(s) * 1000
-      if old < at_ms and at_ms <= pos and not have[s] then
-        if reached == '' then reached = s else reached = reached .. ',' .. s end
-        have[s] = true
-      end
+--   6 playing '1'|'0', 7 stop '1'|'0', 8 grace_ms, 9.. its rate limits (L of them);
+-- and its 4 + L keys follow the previous report's in KEYS:
+--   1 session hash, 2 live zset, 3 ended zset, 4 the caller's token-revoked marker,
+--   5.. rate-limit counters of this window, aligned with the limits.
+-- The reply holds one {status, watched_ms, reached, retry_after_ms} per report.
+local function report(K, A)
+  local now = tonumber(A[2])
+  for i = 5, #K do
+    local count = redis.call('INCR', K[i])
+    if count == 1 then redis.call('PEXPIRE', K[i], 2000) end
+    if count > tonumber(A[i + 4]) then
+      return {'rate_limited', 0, '', 1000 - now % 1000}
     end
   end
-  redis.call('HSET', KEYS[1], 'pos', string.format('%d', pos), 'at', A[2],
-             'watched', string.format('%d', watched), 'seq', A[4], 'reached', reached)
-end
-if stop then
-  redis.call('HSET', KEYS[1], 'state', 'stopped', 'ended', A[2])
-  redis.call('ZREM', KEYS[2], A[1])
-  redis.call('ZADD', KEYS[3], A[2], A[1])
+  if A[3] ~= '' and redis.call('EXISTS', K[4]) == 1 then
+    return {'revoked', 0, '', 0}
+  end
+  local f = redis.call('HMGET', K[1], 'state', 'viewer', 'seq', 'pos', 'at', 'watched',
+                       'dur', 'slots', 'reached')
+  if not f[1] then return {'not_found', 0, '', 0} end
+  if f[2] ~= '' then
+    if A[3] == '' then return {'unauthenticated', 0, '', 0} end
+    if A[3] ~= f[2] then return {'forbidden', 0, '', 0} end
+  end
+  local watched = tonumber(f[6])
+  local reached = f[9]
+  if f[1] ~= 'live' then return {'ended', watched, reached, 0} end
+  local stop = A[7] == '1'
+  local accepted = tonumber(A[4]) > tonumber(f[3])
+  if accepted then
+    local old = tonumber(f[4])
+    local dur = tonumber(f[7])
+    local pos = tonumber(A[5])
+    if pos < 0 then pos = 0 elseif pos > dur then pos = dur end
+    if (A[6] == '1' or stop) and pos > old then
+      local wall = now - tonumber(f[5])
+      if wall < 0 then wall = 0 end
+      local gain = pos - old
+      if gain > wall + tonumber(A[8]) then gain = wall + tonumber(A[8]) end
+      watched = watched + gain
+      local have = {}
+      for s in string.gmatch(reached, '%d+') do have[s] = true end
+      for s in string.gmatch(f[8], '(%d+):%d*') do
+        local at_ms = tonumber(s) * 1000
+        if old < at_ms and at_ms <= pos and not have[s] then
+          if reached == '' then reached = s else reached = reached .. ',' .. s end
+          have[s] = true
+        end
+      end
+    end
+    redis.call('HSET', K[1], 'pos', string.format('%d', pos), 'at', A[2],
+               'watched', string.format('%d', watched), 'seq', A[4], 'reached', reached)
+  end
+  if stop then
+    redis.call('HSET', K[1], 'state', 'stopped', 'ended', A[2])
+    redis.call('ZREM', K[2], A[1])
+    redis.call('ZADD', K[3], A[2], A[1])
+    return {'accepted', watched, reached, 0}
+  end
+  if not accepted then return {'duplicate', watched, reached, 0} end
+  redis.call('ZADD', K[2], A[2], A[1])
   return {'accepted', watched, reached, 0}
 end
-if not accepted then return {'duplicate', watched, reached, 0} end
-redis.call('ZADD', KEYS[2], A[2], A[1])
-return {'accepted', watched, reached, 0}
+
+local replies = {}
+local k = 0
+for r = 1, #ARGV do
+  local A = {}
+  for v in string.gmatch(ARGV[r], '%S+') do A[#A + 1] = v end
+  if A[3] == '-' then A[3] = '' end
+  local K = {}
+  for i = 1, #A - 4 do K[i] = KEYS[k + i] end
+  k = k + #A - 4
+  replies[r] = report(K, A)
+end
+return replies
 """
 
 CLAIM = """

@@ -18,7 +18,6 @@ from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
 from redis.typing import EncodableT, FieldT
 
 from streamsettle.domain.playback import WALL_CLOCK_GRACE_MS, Progress
@@ -127,7 +126,7 @@ def report_outcome(reply: Any) -> ReportOutcome:
 
 
 class RedisSessionStore:
-    """The production store; every report is one EVALSHA round trip."""
+    """The production store; every report is one EVALSHA round trip (a batch of one)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
@@ -144,7 +143,7 @@ class RedisSessionStore:
 
     def report(self, report: Report, *, limits: Sequence[Limit] = ()) -> ReportOutcome:
         keys, args = report_call(report, limits=limits)
-        return report_outcome(self._report(keys, args))
+        return report_outcome(self._report(keys, args)[0])
 
     def _run_claim(
         self, *, now_ms: int, idle_before_ms: int, lease_ms: int, limit: int, ids: Sequence[str]
@@ -210,12 +209,14 @@ class AsyncRedisReporter:
     """Heartbeats from async code (the HTTP hot path): the same script on a redis.asyncio client,
     plus the caller's token-revocation check folded into the same call.
 
-    Reports that arrive while a round trip is in flight go out together, as one pipeline of
-    ``EVALSHA`` calls (no transaction: each is its own atomic script, as before). redis-py
-    spends most of its CPU per awaited round trip, not per command, so under load this is
-    what lets one worker keep up with thousands of heartbeats a second (issue 6); a lone
-    report still leaves at once.
+    Reports that arrive while a call is in flight wait for it, then go out together as one
+    ``EVALSHA`` that applies them in order. redis-py spends most of its CPU per command and
+    per awaited round trip, not per argument, so under load this is what lets one worker
+    keep up with thousands of heartbeats a second (issue 6); a lone report leaves at once.
     """
+
+    MAX_BATCH = 128
+    """Reports per call at most, so that one call cannot hold Redis for long (~20 µs each)."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.redis = client
@@ -244,7 +245,8 @@ class AsyncRedisReporter:
     async def _send_while_waiting(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
+                batch = self._waiting[: self.MAX_BATCH]
+                del self._waiting[: self.MAX_BATCH]
                 await self._send(batch)
         finally:
             self._sender = None
@@ -252,25 +254,18 @@ class AsyncRedisReporter:
             self._waiting = []
 
     async def _send(self, batch: list[_Call]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for keys, args, _ in batch:
-            pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+        keys = [key for call in batch for key in call[0]]
+        args = [arg for call in batch for arg in call[1]]
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await self._script(keys, args)  # loads the script again after NOSCRIPT
+        except Exception as exc:
+            _fail(batch, exc)
+            return
         except BaseException as exc:
             _fail(batch, exc)
             raise
-        for (keys, args, reply), value in zip(batch, replies, strict=True):
-            if isinstance(value, NoScriptError):  # Redis lost its scripts: load, then retry
-                try:
-                    value = await self._script(keys, args)
-                except Exception as exc:
-                    value = exc
-            if reply.done():
-                continue
-            if isinstance(value, Exception):
-                reply.set_exception(value)
-            else:
+        for (_, _, reply), value in zip(batch, replies, strict=True):
+            if not reply.done():
                 reply.set_result(value)
 
     async def close(self) -> None:

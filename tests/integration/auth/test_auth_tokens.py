@@ -16,7 +16,7 @@ from streamsettle.db.models import RefreshToken
 from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
 from streamsettle.services import auth
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.tokens import decode_access_token, issue_access_token
 from support.auth_helpers import bearer, login, signup
 
 
@@ -207,3 +207,31 @@ def test_forged_access_tokens_are_401(client: TestClient, runtime: Runtime, forg
     assert response.json()["error"] == {
         "code": "unauthenticated", "message": "invalid access token", "details": None,
     }  # fmt: skip
+
+
+def test_a_remembered_token_still_expires_and_others_are_still_checked(runtime: Runtime) -> None:
+    """Verified tokens are cached by their text (heartbeats); the cache must not extend a
+    token's life nor let a look-alike through."""
+    settings = runtime.settings
+    token, claims = issue_access_token(settings, 41, ["viewer"], now=datetime.now(UTC))
+    decoded = decode_access_token(settings, token)
+    assert (decoded.user_id, decoded.jti) == (41, claims.jti)
+    assert decode_access_token(settings, token) is decoded  # the second use: from the cache
+    with pytest.raises(AuthenticationFailed, match="access token expired"):
+        decode_access_token(settings, token, now=decoded.expires_at + timedelta(seconds=1))
+    with pytest.raises(AuthenticationFailed, match="access token expired"):
+        decode_access_token(settings, token, now=decoded.expires_at)  # exp itself is over
+    just_before = decoded.expires_at - timedelta(seconds=1)
+    assert decode_access_token(settings, token, now=just_before) is decoded
+    header, payload, signature = token.split(".")
+    tampered = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    tampered["sub"] = "42"
+    with pytest.raises(AuthenticationFailed, match="invalid access token"):
+        decode_access_token(settings, f"{header}.{_b64(tampered)}.{signature}")
+    odd = jwt.encode(
+        {"sub": "41", "jti": "j" * 32, "typ": "access", "exp": "tomorrow"},
+        settings.jwt_secret.get_secret_value(),
+        algorithm=settings.jwt_algorithm,
+    )
+    with pytest.raises(AuthenticationFailed, match="invalid access token"):
+        decode_access_token(settings, odd)  # a 401, not a 500

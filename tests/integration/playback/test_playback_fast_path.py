@@ -14,7 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from streamsettle.api.app import StreamsettleAPI
 from streamsettle.api.heartbeat_fast_path import ROUTE
-from streamsettle.sessions.base import Report, ReportStatus
+from streamsettle.sessions.base import Limit, Report, ReportStatus
 from streamsettle.sessions.db_store import datetime_to_ms
 from streamsettle.sessions.redis_store import AsyncRedisReporter
 
@@ -165,10 +165,21 @@ def test_concurrent_reports_share_round_trips_and_keep_their_own_answers(
             await send(batch)
 
         reporter._send = counting  # type: ignore[method-assign]
+        reporter.MAX_BATCH = 8
         try:
-            # session n reports seq 1 at position n: each answer must be its own session's
+            # session n reports seq 1 at position n: each answer must be its own session's.
+            # Every third carries rate limits (more keys), so the calls mix key counts; one
+            # report is for a session that does not exist, and one is over its limit.
+            def limits(n: int) -> list[Limit]:
+                return [Limit(f"test:{n}", 1), Limit(f"test:{n % 2}", 100)] if n % 3 == 0 else []
+
             outcomes = await asyncio.gather(
-                *(reporter.report(_report(sid, 1, n + 1)) for n, sid in enumerate(sessions))
+                *(
+                    reporter.report(_report(sid, 1, n + 1), limits=limits(n))
+                    for n, sid in enumerate(sessions)
+                ),
+                reporter.report(_report(uuid.uuid4(), 1, 1), limits=[Limit("test:x", 1)]),
+                reporter.report(_report(sessions[3], 1, 9), limits=[Limit("test:3", 1)]),
             )
             # Redis forgot its scripts (a restart): the next batch loads the script again
             await reporter.redis.script_flush()
@@ -178,7 +189,10 @@ def test_concurrent_reports_share_round_trips_and_keep_their_own_answers(
         return [*outcomes, again], sent
 
     outcomes, round_trips = asyncio.run(run())
-    assert [o.status for o in outcomes] == [ReportStatus.ACCEPTED] * 21
+    assert [o.status for o in outcomes[:20]] == [ReportStatus.ACCEPTED] * 20
     assert [o.watched_ms for o in outcomes[:20]] == [(n + 1) * 1000 for n in range(20)]
-    assert outcomes[20].watched_ms == 5000  # 1 s, then 1 → 5 s 30 s later
-    assert round_trips == 2  # the twenty concurrent reports in one pipeline, then the last
+    assert outcomes[20].status is ReportStatus.NOT_FOUND
+    assert outcomes[21].status is ReportStatus.RATE_LIMITED  # test:3's second in one second
+    assert outcomes[22].status is ReportStatus.ACCEPTED
+    assert outcomes[22].watched_ms == 5000  # 1 s, then 1 → 5 s 30 s later
+    assert round_trips == 4  # the 22 concurrent reports in calls of 8, 8 and 6; the last
