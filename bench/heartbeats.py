@@ -320,7 +320,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args_parser.add_argument("--duration", type=int, help="seconds of load (default 10, 3 quick)")
     args_parser.add_argument("--connections", type=int, default=64)
     args_parser.add_argument("--sessions", type=int, help="sessions (default 2000, 200 quick)")
-    args_parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    args_parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="uvicorn worker processes (default: one per core here)",
+    )
     args_parser.add_argument("--auth", action="store_true", help="sessions of signed-in viewers")
     args_parser.add_argument("--tool", choices=["wrk", "httpx"])
     args_parser.add_argument("--drive", help=argparse.SUPPRESS)  # internal: the httpx process
