@@ -57,11 +57,8 @@ class HeartbeatFastPath:
             return
         started = time.perf_counter()
         messages, body = await _read_body(receive)
-        try:
-            if body is None:
-                raise ValueError("too large for the fast path")
-            payload = HeartbeatIn.model_validate_json(body)
-        except (ValidationError, ValueError):
+        payload = None if body is None else _validated(body)
+        if payload is None:
             await self.fallback(scope, _replay(messages, receive), send)
             return
         scope["app"] = self.app
@@ -152,6 +149,13 @@ async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
         if not message.get("more_body", False):
             break
     return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _validated(body: bytes) -> HeartbeatIn | None:
+    try:
+        return HeartbeatIn.model_validate_json(body)
+    except ValidationError:
+        return None
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -179,11 +179,9 @@ async def heartbeat(
         totals = await run_in_threadpool(
             _heartbeat_in_thread, request, session_id, body, credentials, now
         )
-        return HeartbeatOut(
-            watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
-        )
-    token = None if credentials is None else credentials.credentials
-    totals = await heartbeat_via_redis(request, reporter, session_id, body, token, now)
+    else:
+        token = None if credentials is None else credentials.credentials
+        totals = await heartbeat_via_redis(request, reporter, session_id, body, token, now)
     return HeartbeatOut(
         watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
     )
