@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from streamsettle.api.errors import domain_error_response, error_response
-from streamsettle.api.middleware import record, request_id
+from streamsettle.api.middleware import header, record, request_id
 from streamsettle.api.routers.playback import HeartbeatIn, get_now, heartbeat_via_redis
 from streamsettle.errors import StreamsettleError
 from streamsettle.logging import get_logger
@@ -113,21 +113,14 @@ def _heartbeat_session(scope: Scope) -> uuid.UUID | None:
         return None
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _is_json(scope: Scope) -> bool:
-    content_type = _header(scope, b"content-type")
+    content_type = header(scope, b"content-type")
     return content_type is not None and content_type.split(";")[0].strip() == "application/json"
 
 
 def _bearer_token(scope: Scope) -> str | None:
     """HTTPBearer(auto_error=False): a token only for a well-formed ``Bearer`` header."""
-    authorization = _header(scope, b"authorization")
+    authorization = header(scope, b"authorization")
     scheme, credentials = get_authorization_scheme_param(authorization)
     if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
         return None

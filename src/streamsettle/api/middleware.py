@@ -24,16 +24,19 @@ LATENCY = Histogram(
 log = get_logger("streamsettle.http")
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (``name`` in lower case), without a Request."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def request_id(scope: Scope) -> str:
     """The caller's ``X-Request-ID`` (at most 64 characters), or a new one."""
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            given = str(value.decode("latin-1")[:64])
-            if given:
-                return given
-            break
+    given = (header(scope, b"x-request-id") or "")[:64]
     # Unique, not secret: no system call for a random number on every request.
-    return f"{random.getrandbits(128):032x}"
+    return given or f"{random.getrandbits(128):032x}"
 
 
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
