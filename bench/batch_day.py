@@ -10,7 +10,11 @@ as the scheduler runs it, the first time (the day's derived rows are deleted and
 untimed, before each measurement), once per requested number of partitions, and finally
 a re-run (which also deletes and rewrites the rows of the previous run). The reference is
 the bare aggregate over the same rows: ``SELECT video_id, count(*), sum(watched_seconds)
-FROM watch_logs WHERE business_date = D GROUP BY video_id``.
+FROM watch_logs WHERE business_date = D GROUP BY video_id``. A second reference, the
+``rules floor``, is the least any batch that applies product.md 3.3 in PostgreSQL pays:
+the repeat rule's two window passes alone (the previous session of the same video by the
+same user, and by the same IP), counted per video and written nowhere, in one connection
+and then split over two (odd and even video ids, each its own backend).
 
     python -m bench.batch_day [--quick] [--logs N] [--videos N] [--partitions 1,2]
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,6 +45,7 @@ from streamsettle.db.models import BatchRun
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
+from streamsettle.services.batch.steps import PG_WORK_MEM
 
 DEFAULT_LOGS = 1_000_000
 QUICK_LOGS = 20_000
@@ -116,6 +122,24 @@ SELECT video_id, count(*), sum(watched_seconds) FROM watch_logs
 WHERE business_date = %(day)s GROUP BY video_id
 """
 
+RULES_FLOOR = """
+SELECT video_id, count(*) FILTER (WHERE NOT repeat)
+FROM (
+    SELECT video_id, business_date,
+           viewer_id IS NOT NULL AND COALESCE(lag(started_at) OVER (
+               PARTITION BY video_id, viewer_id ORDER BY started_at, session_id
+           ) >= started_at - %(window)s, false)
+           OR COALESCE(lag(started_at) OVER (
+               PARTITION BY video_id, ip ORDER BY started_at, session_id
+           ) >= started_at - %(window)s, false) AS repeat
+    FROM watch_logs
+    WHERE business_date BETWEEN %(day)s - 1 AND %(day)s AND started_at >= %(window_start)s
+      AND video_id %% %(parts)s = %(part)s
+) AS l
+WHERE business_date = %(day)s
+GROUP BY video_id
+"""
+
 RESET = (
     "DELETE FROM daily_creator_settlements WHERE business_date = %(day)s",
     "DELETE FROM daily_ad_settlements WHERE business_date = %(day)s",
@@ -159,6 +183,23 @@ def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
         row = conn.execute(SHAPE, {"day": DAY}).fetchone()
     assert row is not None
     return {"anonymous": row[0], "videos_watched": row[1], "ad_slots_reached": row[2]}
+
+
+def rules_floor(url: str, settings: Settings, parts: int) -> float:
+    """Seconds of ``RULES_FLOOR`` over the day, split into ``parts`` concurrent backends."""
+    window = timedelta(seconds=settings.repeat_view_window_seconds)
+    window_start = business_day_bounds(DAY, settings.tz)[0] - window
+
+    def part(k: int) -> int:
+        with psycopg.connect(conninfo(url)) as conn:
+            conn.execute(f"SET work_mem = '{PG_WORK_MEM}'")
+            params = {"day": DAY, "window": window, "window_start": window_start,
+                      "parts": parts, "part": k}  # fmt: skip
+            return len(conn.execute(RULES_FLOOR, params).fetchall())
+
+    with ThreadPoolExecutor(parts) as pool, Stopwatch() as watch:
+        list(pool.map(part, range(parts)))
+    return watch.seconds
 
 
 def _step_seconds(run: BatchRun) -> dict[str, float]:
@@ -211,6 +252,12 @@ def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -
             }
             emit({"name": "batch_day", "measure": "reference group by", "quick": quick,
                   "sizes": sizes, **{k: v for k, v in ref.items() if k != "name"}})  # fmt: skip
+            for parts in (1, 2):
+                floor = rules_floor(url, settings, parts)
+                emit({"name": "batch_day", "measure": "rules floor", "quick": quick,
+                      "sizes": sizes, "partitions": parts, "seconds": round(floor, 3),
+                      "rows_per_second": rate(logs, floor),
+                      "vs_reference": round(floor / reference.seconds, 1)})  # fmt: skip
             plan = [(count, False) for count in partitions] + [(partitions[-1], True)]
             for count, rerun in plan:
                 if not rerun:

@@ -11,7 +11,11 @@ the same index mode:
 - ``keep``: they stay in place during the load.
 
 The record also gives ``python_side_one_stream``: drawing + binary encoding alone in one
-process, the CPU ceiling of a stream when the server keeps up.
+process, the CPU ceiling of a stream when the server keeps up, and ``server_floor``: the
+very rows we loaded, spooled to local files in binary COPY format (not timed) and loaded
+again by streaming those files unchanged, one connection per table, with the same index
+mode. No client work is left in it, so it is the least this server needs to store these
+rows and build their keys: a load of this row shape cannot be faster on this machine.
 
     python -m bench.load [--quick] [--rows N] [--streams K] [--index-mode rebuild|keep|both]
 """
@@ -20,14 +24,18 @@ from __future__ import annotations
 
 import secrets
 import sys
+import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import sql
 
 from bench.common import (
     Stopwatch,
@@ -49,6 +57,8 @@ from streamsettle.services.generate.indexes import Definitions, rebuilt_after_lo
 from streamsettle.services.generate.model import CHUNK_LOGS, USER_AGENTS, iter_unit
 from streamsettle.services.generate.run import build_tables
 
+TABLES = ("watch_logs", "watch_log_ad_slots")
+SPOOL_BLOCK = 1 << 20
 FULL_ROWS = 50_000_000
 QUICK_ROWS = 1_000_000
 START = date(2026, 1, 1)
@@ -109,7 +119,7 @@ def _runtime(url: str) -> Runtime:
 
 def _truncate(dsn: str) -> None:
     with psycopg.connect(dsn) as connection:
-        connection.execute("TRUNCATE watch_logs, watch_log_ad_slots")
+        connection.execute(f"TRUNCATE {', '.join(TABLES)}")
 
 
 def _rebuilding(mode: str, dsn: str) -> AbstractContextManager[Definitions | None]:
@@ -145,6 +155,50 @@ def _reference(dsn: str, mode: str, sizes: Sizes, logs: int, slots: int) -> floa
         if slots:
             connection.execute(REFERENCE_SLOTS, params)
     return watch.seconds
+
+
+def _spool(dsn: str, folder: Path) -> None:
+    """Each watch log table, as binary COPY, to ``folder/<table>.copy``."""
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        for table in TABLES:
+            with (
+                (folder / f"{table}.copy").open("wb") as out,
+                cursor.copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as copy,
+            ):
+                for block in copy:
+                    out.write(block)
+
+
+def _copy_back(dsn: str, path: Path) -> None:
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+        with (
+            path.open("rb") as spooled,
+            cursor.copy(f"COPY {path.stem} FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            while block := spooled.read(SPOOL_BLOCK):
+                copy.write(block)
+
+
+def _server_floor(dsn: str, mode: str) -> tuple[float, int]:
+    """Our rows again, streamed unchanged from a spool file per table (see the docstring);
+    the seconds and the rows that arrived."""
+    with tempfile.TemporaryDirectory(prefix="streamsettle_bench_") as tmp:
+        folder = Path(tmp)
+        _spool(dsn, folder)
+        _truncate(dsn)
+        checkpoint(dsn)
+        with (
+            Stopwatch() as watch,
+            _rebuilding(mode, dsn),
+            ThreadPoolExecutor(len(TABLES)) as pool,
+        ):
+            for done in [pool.submit(_copy_back, dsn, folder / f"{t}.copy") for t in TABLES]:
+                done.result()
+    with psycopg.connect(dsn) as connection:
+        count = sql.SQL("SELECT count(*) FROM {}")
+        counts = [connection.execute(count.format(sql.Identifier(t))).fetchone() for t in TABLES]
+    return watch.seconds, sum(row[0] for row in counts if row)
 
 
 def python_side(plan: GenerationPlan, logs: int) -> dict[str, float]:
@@ -201,6 +255,7 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
             finally:
                 runtime.close()
             seconds = watch.seconds - result.catalogue_seconds
+            floor, floor_rows = _server_floor(dsn, mode)
             _truncate(dsn)
             reference = _reference(dsn, mode, sizes, result.watch_logs, result.watch_log_ad_slots)
         total = result.watch_logs + result.watch_log_ad_slots
@@ -226,6 +281,13 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
                 "index_rebuild_seconds": round(seconds - result.logs_seconds, 3),
                 "catalogue_seconds": round(result.catalogue_seconds, 3),
                 "python_side_one_stream": cpu,
+                "server_floor": {
+                    "name": "the same rows streamed back from binary COPY files, no client work",
+                    "rows": floor_rows,
+                    "seconds": round(floor, 3),
+                    "rows_per_second": rate(result.watch_logs, floor),
+                    "total_rows_per_second": rate(total, floor),
+                },
                 "reference": {
                     "name": "INSERT ... SELECT FROM generate_series (same rows and shape)",
                     "seconds": round(reference, 3),

@@ -60,6 +60,9 @@ def test_quick_load_prints_one_valid_json_line_with_its_reference() -> None:
     assert record["sizes"]["watch_log_ad_slots"] > 0
     assert record["seconds"] > 0 and record["rows_per_second"] > 0
     assert record["reference"]["seconds"] > 0
+    floor = record["server_floor"]
+    assert floor["rows"] == 3_000 + record["sizes"]["watch_log_ad_slots"]
+    assert floor["seconds"] > 0
     assert "generate_series" in record["reference"]["name"]
     assert record["indexes"].startswith("dropped before the load")
     machine = record["machine"]
