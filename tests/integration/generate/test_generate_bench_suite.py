@@ -147,3 +147,64 @@ def test_databases_of_a_stopped_or_crashed_benchmark_are_dropped(
         assert ready["ready"] is True and "machine" in ready
         assert failed["error"] == error
     assert _our_databases() == []
+
+
+FLOORS_ON_A_SMALL_DAY = """
+import json
+from datetime import timedelta
+
+import psycopg
+
+from bench.batch_day import BENCH_SECRET, DAY, RULES_FLOOR, RULES_FLOOR_SEMI_JOIN, generate
+from bench.common import conninfo, throwaway_database
+from streamsettle.config import Settings
+from streamsettle.domain.periods import business_day_bounds
+from streamsettle.runtime import Runtime
+from streamsettle.services.batch import run_date
+
+PER_VIDEO = (
+    "SELECT video_id, count(*) FROM {} WHERE business_date = %(day)s {} GROUP BY video_id"
+)
+with throwaway_database() as url:
+    settings = Settings(
+        _env_file=None, database_url=url, jwt_secret=BENCH_SECRET, embedded=False
+    )
+    generate(url, 5000, 100, settings.tz)
+    runtime = Runtime.from_settings(settings)
+    try:
+        run_date(runtime, DAY - timedelta(days=1), partitions=1)
+        run_date(runtime, DAY, partitions=1)
+    finally:
+        runtime.close()
+    window = timedelta(seconds=settings.repeat_view_window_seconds)
+    start = business_day_bounds(DAY, settings.tz)[0]
+    params = {"day": DAY, "window": window, "window_start": start - window,
+              "parts": 1, "part": 0}
+    queries = {
+        "not_repeats": RULES_FLOOR,
+        "repeats": RULES_FLOOR_SEMI_JOIN,
+        "logs": PER_VIDEO.format("watch_logs", ""),
+        "classified_repeats": PER_VIDEO.format("view_classifications", "AND kind = 'repeat'"),
+        "classified_self": PER_VIDEO.format("view_classifications", "AND kind = 'self'"),
+    }
+    with psycopg.connect(conninfo(url)) as conn:
+        out = {k: dict(conn.execute(q, params).fetchall()) for k, q in queries.items()}
+print(json.dumps({k: {str(v): n for v, n in d.items()} for k, d in out.items()}))
+"""
+
+
+def test_the_two_batch_floors_split_the_day_as_the_batch_does() -> None:
+    """The floors must do the rule's real work: the window formulation's non-repeats and
+    the semi-join formulation's repeats add up to each video's logs, and they find every
+    repeat the batch classified (the rest of theirs are self views, which win in 3.3)."""
+    done = _run("-c", FLOORS_ON_A_SMALL_DAY)
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    repeats, classified = counts["repeats"], counts["classified_repeats"]
+    assert sum(classified.values()) > 100
+    for video, logs in counts["logs"].items():
+        assert counts["not_repeats"].get(video, 0) + repeats.get(video, 0) == logs
+        assert classified.get(video, 0) <= repeats.get(video, 0)
+        extra = repeats.get(video, 0) - classified.get(video, 0)
+        assert extra <= counts["classified_self"].get(video, 0)
+    assert _our_databases() == []
