@@ -36,12 +36,6 @@ def _signing_key(settings: Settings) -> str:
     return settings.jwt_secret.get_secret_value()
 
 
-def _verifying_key(settings: Settings) -> str:
-    if settings.jwt_public_key_file is not None:
-        return settings.jwt_public_key_file.read_text()
-    return settings.jwt_secret.get_secret_value()
-
-
 def issue_access_token(
     settings: Settings, user_id: int, roles: list[str], now: datetime | None = None
 ) -> tuple[str, AccessClaims]:
