@@ -218,17 +218,21 @@ def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
     return {"anonymous": row[0], "videos_watched": row[1], "ad_slots_reached": row[2]}
 
 
-def rules_floor(url: str, settings: Settings, query: str, parts: int) -> float:
-    """Seconds of a rules-floor ``query`` over the day in ``parts`` concurrent backends."""
+def floor_params(settings: Settings, parts: int = 1, part: int = 0) -> dict[str, Any]:
+    """The parameters of the rules-floor queries for the day (its ``part`` of ``parts``)."""
     window = timedelta(seconds=settings.repeat_view_window_seconds)
     window_start = business_day_bounds(DAY, settings.tz)[0] - window
+    return {"day": DAY, "window": window, "window_start": window_start,
+            "parts": parts, "part": part}  # fmt: skip
+
+
+def rules_floor(url: str, settings: Settings, query: str, parts: int) -> float:
+    """Seconds of a rules-floor ``query`` over the day in ``parts`` concurrent backends."""
 
     def part(k: int) -> int:
         with psycopg.connect(conninfo(url)) as conn:
             conn.execute(f"SET work_mem = '{PG_WORK_MEM}'")
-            params = {"day": DAY, "window": window, "window_start": window_start,
-                      "parts": parts, "part": k}  # fmt: skip
-            return len(conn.execute(query, params).fetchall())
+            return len(conn.execute(query, floor_params(settings, parts, k)).fetchall())
 
     with ThreadPoolExecutor(parts) as pool, Stopwatch() as watch:
         list(pool.map(part, range(parts)))

@@ -53,11 +53,10 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.generate import GenerationPlan, default_streams, generate
 from streamsettle.services.generate.catalogue import Catalogue, draw_durations_and_creators
 from streamsettle.services.generate.formats import copy_binary
-from streamsettle.services.generate.indexes import Definitions, rebuilt_after_load
+from streamsettle.services.generate.indexes import TABLES, Definitions, rebuilt_after_load
 from streamsettle.services.generate.model import CHUNK_LOGS, USER_AGENTS, iter_unit
 from streamsettle.services.generate.run import build_tables
 
-TABLES = ("watch_logs", "watch_log_ad_slots")
 SPOOL_BLOCK = 1 << 20
 FULL_ROWS = 50_000_000
 QUICK_ROWS = 1_000_000

@@ -155,10 +155,11 @@ from datetime import timedelta
 
 import psycopg
 
-from bench.batch_day import BENCH_SECRET, DAY, RULES_FLOOR, RULES_FLOOR_SEMI_JOIN, generate
+from bench.batch_day import (
+    BENCH_SECRET, DAY, RULES_FLOOR, RULES_FLOOR_SEMI_JOIN, floor_params, generate
+)
 from bench.common import conninfo, throwaway_database
 from streamsettle.config import Settings
-from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
 
@@ -176,10 +177,7 @@ with throwaway_database() as url:
         run_date(runtime, DAY, partitions=1)
     finally:
         runtime.close()
-    window = timedelta(seconds=settings.repeat_view_window_seconds)
-    start = business_day_bounds(DAY, settings.tz)[0]
-    params = {"day": DAY, "window": window, "window_start": start - window,
-              "parts": 1, "part": 0}
+    params = floor_params(settings)
     queries = {
         "not_repeats": RULES_FLOOR,
         "repeats": RULES_FLOOR_SEMI_JOIN,
