@@ -60,15 +60,32 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+_REDIS_CLAIM_KEY = "streamsettle-test-run"
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """A Redis logical database chosen per run so that parallel runs rarely share one."""
-    url = f"{REDIS_URL}/{1 + os.getpid() % 15}"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}", pytrace=False)
-    return url
+def redis_url() -> Iterator[str]:
+    """A Redis logical database claimed for this run alone, so parallel runs never share one.
+
+    A run claims the first of databases 1 to 15 whose claim key it can set (``SET NX`` with
+    an hour's expiry, so a killed run frees its database) and deletes the key at the end.
+    """
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
+        try:
+            claimed = client.set(_REDIS_CLAIM_KEY, token, nx=True, ex=3600)
+        except redis.ConnectionError as exc:
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}", pytrace=False)
+        if claimed:
+            break
+        client.close()
+    else:
+        pytest.fail("every Redis database 1-15 is claimed by another test run", pytrace=False)
+    yield f"{REDIS_URL}/{number}"
+    if client.get(_REDIS_CLAIM_KEY) == token.encode():
+        client.delete(_REDIS_CLAIM_KEY)
+    client.close()
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -132,12 +149,19 @@ def _session_runtime(settings: Settings) -> Iterator[Runtime]:
     rt.close()
 
 
+def _flush_keeping_claim(client: redis.Redis) -> None:
+    claim = client.get(_REDIS_CLAIM_KEY)
+    client.flushdb()
+    if claim is not None:
+        client.set(_REDIS_CLAIM_KEY, claim, ex=3600)
+
+
 @pytest.fixture
 def runtime(_session_runtime: Runtime) -> Runtime:
     """The PostgreSQL + Redis runtime, emptied before the test."""
     _truncate(_session_runtime)
     assert _session_runtime.redis is not None
-    _session_runtime.redis.flushdb()
+    _flush_keeping_claim(_session_runtime.redis)
     return _session_runtime
 
 
