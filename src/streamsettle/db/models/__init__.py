@@ -8,7 +8,7 @@ from streamsettle.db.models.accounts import (
     User,
     UserRole,
 )
-from streamsettle.db.models.batch import BatchRun, BatchStep, Lease
+from streamsettle.db.models.batch import BatchRun, BatchStep, Lease, RerunMark
 from streamsettle.db.models.catalogue import Ad, AdSlot, Video
 from streamsettle.db.models.playback import (
     LivePlaybackSession,
@@ -50,6 +50,7 @@ __all__ = [
     "RateCard",
     "RateCardTier",
     "RefreshToken",
+    "RerunMark",
     "ResumePosition",
     "RevokedAccessToken",
     "User",

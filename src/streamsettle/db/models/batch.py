@@ -78,3 +78,19 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RerunMark(Base):
+    """A batch-run date that got new watch logs after a run began: it must be settled again.
+
+    Written only by the database (the ``watch_logs`` insert trigger of migration 0006, so
+    every writer is covered in its own transaction); ``version`` grows with every marking
+    insert, so a run clears the mark only if nothing marked the date again since it read
+    the logs. ``marked_at`` is when the date was first marked.
+    """
+
+    __tablename__ = "rerun_marks"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
