@@ -159,6 +159,13 @@ def status(
             note,
         )
     console.print(table)
+    if stale:
+        days = ", ".join(d.isoformat() for d in stale)
+        console.print(
+            f"[yellow]{len(stale)} date(s) need a re-run: {days}[/yellow] (dates with late "
+            "watch logs are re-run by the scheduler within a minute; the others with "
+            "streamsettle batch run --from D1 --to D2)"
+        )
     if only is not None:
         console.print(_steps_table(runs[0]))
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from streamsettle.db.base import utcnow
 from streamsettle.db.engine import Database
-from streamsettle.db.models import BatchRun, BatchStep, RateCard, WatchLog
+from streamsettle.db.models import BatchRun, BatchStep, RateCard, RerunMark, WatchLog
 from streamsettle.errors import BatchRefused, NotFound
 
 STALE_ERROR = "stale: worker died (no heartbeat since {heartbeat})"
@@ -148,11 +148,17 @@ def fail_step(db: Database, step_id: int, error: str) -> None:
         )
 
 
-def finish_run(db: Database, run_id: int, *, error: str | None = None) -> None:
-    """Completed (no error) or failed; only a run that is still running changes."""
+def finish_run(
+    db: Database, run_id: int, *, error: str | None = None, mark: tuple[date, int] | None = None
+) -> None:
+    """Completed (no error) or failed; only a run that is still running changes.
+
+    ``mark`` is the date's re-run mark version the run saw before it read the logs; a
+    completed run clears it in the same transaction, unless the date was marked again since.
+    """
     now = utcnow()
     with db.engine.begin() as conn:
-        conn.execute(
+        finished = conn.execute(
             update(BatchRun)
             .where(BatchRun.id == run_id, BatchRun.status == "running")
             .values(
@@ -162,6 +168,13 @@ def finish_run(db: Database, run_id: int, *, error: str | None = None) -> None:
                 error=error,
             )
         )
+        if finished.rowcount == 1 and error is None and mark is not None:
+            day, version = mark
+            conn.execute(
+                delete(RerunMark).where(
+                    RerunMark.business_date == day, RerunMark.version == version
+                )
+            )
 
 
 def get_run(db: Database, run_id: int) -> BatchRun:
@@ -187,12 +200,14 @@ def list_runs(db: Database, day: date | None = None, limit: int = 50) -> Sequenc
 
 
 def dates_needing_rerun(session: Session) -> dict[date, str]:
-    """Settled dates whose settlement may be out of date, with the reason.
+    """Dates whose settlement may be out of date, with the reason.
 
-    A date's settlement prices its views on top of every earlier day's statistics and with
-    the rate card in force, so it is stale when, after its latest completed run, an earlier
-    date was re-run or a rate card that applies to it was added. Conservative: a re-run that
-    changed nothing still flags the later dates (re-running them is cheap and idempotent).
+    A date is marked (``rerun_marks``) when watch logs were stored for it after a run of it
+    began. A date's settlement also prices its views on top of every earlier day's
+    statistics and with the rate card in force, so it is stale when, after its latest
+    completed run, an earlier date was re-run or a rate card that applies to it was added.
+    Conservative: a re-run that changed nothing still flags the later dates (re-running
+    them is cheap and idempotent).
     """
     rows = session.execute(
         select(BatchRun.business_date, func.max(BatchRun.finished_at))
@@ -215,4 +230,21 @@ def dates_needing_rerun(session: Session) -> dict[date, str]:
                 reasons[day] = f"the rate card effective {effective} was added after it"
         if latest_before is None or done > latest_before:
             latest_before, latest_day = done, day
-    return reasons
+    for day, at in marked_dates(session).items():
+        late = f"watch logs arrived after it was run (since {at.isoformat(timespec='seconds')})"
+        reasons[day] = f"{late}; {reasons[day]}" if day in reasons else late
+    return dict(sorted(reasons.items()))
+
+
+def mark_version(conn: Connection, day: date) -> int | None:
+    """The version of ``day``'s re-run mark now (None: not marked)."""
+    return conn.scalar(select(RerunMark.version).where(RerunMark.business_date == day))
+
+
+def marked_dates(session: Session) -> dict[date, datetime]:
+    """Dates marked as needing a re-run because watch logs arrived after a run began,
+    oldest first, with the time each was first marked."""
+    rows = session.execute(
+        select(RerunMark.business_date, RerunMark.marked_at).order_by(RerunMark.business_date)
+    ).all()
+    return {day: at for day, at in rows}

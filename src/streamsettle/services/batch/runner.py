@@ -168,7 +168,7 @@ def execute_run(
     heartbeat.start()
     started = perf_counter()
     try:
-        _execute_steps(runtime, run_id, day, run.partitions, on_event, now)
+        mark = _execute_steps(runtime, run_id, day, run.partitions, on_event, now)
     except BaseException as exc:
         error = repo.error_text(exc)
         repo.finish_run(db, run_id, error=error)
@@ -177,7 +177,7 @@ def execute_run(
         if not isinstance(exc, Exception):
             raise
     else:
-        repo.finish_run(db, run_id)
+        repo.finish_run(db, run_id, mark=None if mark is None else (day, mark))
         emit(on_event, _finished(day, run_id, "completed", started, _later_dates(db, day)))
     finally:
         heartbeat.stop()
@@ -210,7 +210,9 @@ def _execute_steps(
     parts: int,
     on_event: EventHandler | None,
     now: datetime | None,
-) -> None:
+) -> int | None:
+    """The steps; the version of the date's re-run mark seen after the flush, before any
+    step read the logs (so only marks this run has accounted for are cleared at its end)."""
     db = runtime.db
 
     def unit(
@@ -222,6 +224,7 @@ def _execute_steps(
     _crash_hook(FLUSH)
 
     with db.engine.connect() as conn:
+        mark = repo.mark_version(conn, day)
         ranges = plan_ranges(conn, day, parts)
     repo.set_partitions(db, run_id, len(ranges))
     emit(on_event, BatchEvent("partitions_planned", day, run_id, partitions=len(ranges)))
@@ -243,6 +246,7 @@ def _execute_steps(
     _crash_hook(AD_STATS)
     partitioned(SETTLE)
     unit(CREATOR_TOTALS, FULL_RANGE, 1, lambda c: run_step(c, CREATOR_TOTALS, context, FULL_RANGE))
+    return mark
 
 
 def _run_unit(

@@ -1,5 +1,7 @@
 """The batch scheduler: once the platform clock passes ``batch_schedule_time`` (default
-00:30), settle yesterday, catching up on every unsettled date before it, in order.
+00:30), settle yesterday, catching up on every unsettled date before it, in order; and, at
+any time of day, settle again the dates marked because watch logs arrived for them after
+they were run (``rerun_marks``), oldest first.
 
 Any number of servers may run the scheduler; a lease row (``leases``, taken with one atomic
 upsert-if-expired statement) lets only one of them start runs at a time, and the job
@@ -15,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
+from prometheus_client import Gauge
 from sqlalchemy import String, bindparam, text
 
 from streamsettle.db.base import UTCDateTime, utcnow
@@ -31,6 +34,13 @@ log = get_logger(__name__)
 
 LEASE_NAME = "batch-scheduler"
 TICK_INTERVAL_SECONDS = 30.0
+"""Also how often marked dates are looked for: a late log is re-settled within a minute."""
+
+DATES_NEEDING_RERUN = Gauge(
+    "streamsettle_batch_dates_needing_rerun",
+    "Dates whose settlement is out of date (late watch logs, an earlier date re-run, a new "
+    "rate card); set by the scheduler at every tick",
+)
 Clock = Callable[[], datetime]
 
 _ACQUIRE = text(
@@ -82,9 +92,20 @@ def schedule_time(runtime: Runtime) -> time:
 def due_dates(runtime: Runtime, now: datetime) -> list[date]:
     """The dates the scheduler should settle at ``now``, oldest first (maybe none).
 
-    Before the schedule time, none. After it: from the day after the latest settled date
-    (or the first day with watch logs, when nothing was ever settled) to yesterday.
+    At any time: the dates marked as needing a re-run (late watch logs). After the schedule
+    time also: from the day after the latest settled date (or the first day with watch logs,
+    when nothing was ever settled) to yesterday.
     """
+    return sorted(_marked_due(runtime, now) | set(_catch_up_dates(runtime, now)))
+
+
+def _marked_due(runtime: Runtime, now: datetime) -> set[date]:
+    yesterday = previous_business_date(now, runtime.settings.tz)
+    with runtime.db.session() as session:
+        return {day for day in repo.marked_dates(session) if day <= yesterday}
+
+
+def _catch_up_dates(runtime: Runtime, now: datetime) -> list[date]:
     tz = runtime.settings.tz
     if now.astimezone(tz).time() < schedule_time(runtime):
         return []
@@ -99,6 +120,11 @@ def due_dates(runtime: Runtime, now: datetime) -> list[date]:
     return [start + timedelta(days=i) for i in range((yesterday - start).days + 1)]
 
 
+def _update_gauge(runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        DATES_NEEDING_RERUN.set(len(repo.dates_needing_rerun(session)))
+
+
 def tick(
     runtime: Runtime,
     *,
@@ -108,6 +134,7 @@ def tick(
 ) -> list[BatchRun]:
     """One scheduler pass: the runs it made (none when not due or another holder leads)."""
     now = now or utcnow()
+    _update_gauge(runtime)
     if not due_dates(runtime, now):
         return []
     ttl = timedelta(seconds=2 * runtime.settings.batch_stale_after_seconds)
@@ -116,6 +143,7 @@ def tick(
     runs: list[BatchRun] = []
     try:
         # Again under the lease: another holder may have settled them meanwhile.
+        marked = _marked_due(runtime, now)
         for day in due_dates(runtime, now):
             if not acquire_lease(runtime, holder, ttl):  # renew between dates
                 break
@@ -123,13 +151,23 @@ def tick(
                 run = run_date(runtime, day, on_event=on_event, now=now)
             except BatchRefused as exc:
                 log.warning("scheduled batch refused", date=day.isoformat(), error=exc.message)
+                if day in marked:
+                    continue  # e.g. a run of that date is in progress: later dates may go on
                 break
             runs.append(run)
-            log.info("scheduled batch", date=day.isoformat(), run_id=run.id, status=run.status)
+            reason = "late watch logs" if day in marked else "due"
+            log.info(
+                "scheduled batch",
+                date=day.isoformat(),
+                run_id=run.id,
+                status=run.status,
+                reason=reason,
+            )
             if run.status != "completed":
                 break
     finally:
         release_lease(runtime, holder)
+        _update_gauge(runtime)
     return runs
 
 
