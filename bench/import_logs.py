@@ -6,7 +6,12 @@ and foreign key in place, resume positions), then imports it again (every line a
 duplicate). The reference is the server alone: the same rows inserted from a staging
 table by one ``INSERT … SELECT`` per table, constraints in place.
 
+With ``--trigger-cost`` the fresh import is also timed, alternately and four times each, with
+the ``watch_logs`` re-run trigger disabled and with the day already run by the batch (so
+every insert statement marks it): the price of marking late logs in the database.
+
     python -m bench.import_logs [--quick] [--lines N] [--videos N] [--viewers N]
+                                [--trigger-cost]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
@@ -125,7 +131,41 @@ def generate(path: Path, lines: int, video_ids: list[int], viewer_ids: list[int]
             out.write(orjson.dumps(line) + b"\n")
 
 
-def measure(lines: int, videos: int, viewers: int, quick: bool) -> None:
+TRIGGER_OFF = "fresh, re-run trigger disabled"
+TRIGGER_MARKS = "fresh, day already run: the trigger marks it"
+_RESET = """
+TRUNCATE watch_logs, watch_log_ad_slots, resume_positions, rerun_marks, batch_steps, batch_runs;
+ALTER TABLE watch_logs ENABLE TRIGGER watch_logs_mark_rerun;
+"""
+_SETUP = {
+    TRIGGER_OFF: "ALTER TABLE watch_logs DISABLE TRIGGER watch_logs_mark_rerun",
+    # The generated logs span two business dates at most; a run of the later marks both.
+    TRIGGER_MARKS: "INSERT INTO batch_runs (business_date, status, partitions, worker, "
+    "started_at, heartbeat_at, finished_at) VALUES ('2026-11-03', 'completed', 1, 'bench', "
+    "now(), now(), now())",
+}
+
+
+def trigger_runs(url: str, runtime: Runtime, path: Path) -> list[tuple[str, float, Any]]:
+    """The fresh import with the trigger off and marking, alternately, four times each."""
+    runs = []
+    for run in (TRIGGER_OFF, TRIGGER_MARKS) * 4:
+        with psycopg.connect(conninfo(url)) as connection:
+            connection.execute(_RESET)
+            connection.execute(_SETUP[run])
+            connection.commit()
+        checkpoint(conninfo(url))
+        with Stopwatch() as watch, path.open("rb") as stream:
+            result = import_watch_logs(runtime, stream)
+        if run == TRIGGER_MARKS:
+            with psycopg.connect(conninfo(url)) as connection:
+                marked = connection.execute("SELECT count(*) FROM rerun_marks").fetchone()
+            assert marked is not None and marked[0] > 0, "the trigger marked nothing"
+        runs.append((run, watch.seconds, result))
+    return runs
+
+
+def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bool) -> None:
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         video_ids, viewer_ids = seed_catalogue(url, videos=videos, viewers=viewers)
         path = Path(tmp) / "watch_logs.jsonl"
@@ -141,6 +181,8 @@ def measure(lines: int, videos: int, viewers: int, quick: bool) -> None:
                 with Stopwatch() as watch, path.open("rb") as stream:
                     result = import_watch_logs(runtime, stream)
                 runs.append((run, watch.seconds, result))
+            if trigger_cost:
+                runs += trigger_runs(url, runtime, path)
         finally:
             runtime.close()
         with psycopg.connect(conninfo(url)) as connection:
@@ -184,9 +226,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args_parser.add_argument("--videos", type=int, default=1_000)
     args_parser.add_argument("--viewers", type=int, default=10_000)
+    args_parser.add_argument(
+        "--trigger-cost", action="store_true", help="also time the re-run trigger off and on"
+    )
     args = args_parser.parse_args(argv)
     lines = args.lines or (QUICK_LINES if args.quick else DEFAULT_LINES)
-    measure(lines, args.videos, args.viewers, args.quick)
+    measure(lines, args.videos, args.viewers, args.quick, args.trigger_cost)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,14 @@ class _CountingLines:
 def import_logs(
     file: str = typer.Argument(..., help="a JSON Lines file of watch logs, or - for stdin"),
     as_json: bool = typer.Option(False, "--json", help="print the API's JSON answer"),
-    max_errors: int = typer.Option(50, help="rejected lines listed in the table (all in --json)"),
+    max_errors: int = typer.Option(
+        50, help="rejected lines listed in the table (--json lists the first 1,000)"
+    ),
 ) -> None:
-    """Import historical watch logs; idempotent on session id (see api.md)."""
+    """Import historical watch logs; idempotent on session id (see api.md).
+
+    Exit status: 0 when every line was stored or a duplicate, 2 when lines were rejected
+    (the valid ones are stored), 1 when the import could not run or was interrupted."""
     from streamsettle.services.importer import import_watch_logs
 
     if file == "-":
@@ -74,17 +79,21 @@ def import_logs(
             "inserted": result.inserted,
             "duplicates": result.duplicates,
             "rejected": [{"line": r.line, "error": r.error} for r in result.rejected],
+            "rejected_count": result.rejected_count,
+            "lines": result.lines,
         }
         console.print_json(json.dumps(summary))
-        return
-    console.print(
-        f"inserted {result.inserted}, duplicates {result.duplicates}, "
-        f"rejected {len(result.rejected)}"
-    )
-    if result.rejected:
-        table = Table("line", "error")
-        for rejected in result.rejected[:max_errors]:
-            table.add_row(str(rejected.line), rejected.error)
-        console.print(table)
-        if len(result.rejected) > max_errors:
-            console.print(f"… and {len(result.rejected) - max_errors} more (see --json)")
+    else:
+        console.print(
+            f"inserted {result.inserted}, duplicates {result.duplicates}, "
+            f"rejected {result.rejected_count} (of {result.lines} lines)"
+        )
+        if result.rejected:
+            table = Table("line", "error")
+            for rejected in result.rejected[:max_errors]:
+                table.add_row(str(rejected.line), rejected.error)
+            console.print(table)
+            if result.rejected_count > max_errors:
+                console.print(f"… and {result.rejected_count - max_errors} more (see --json)")
+    if result.rejected_count:
+        raise typer.Exit(2)

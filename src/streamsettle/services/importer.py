@@ -1,12 +1,21 @@
 """Bulk import of historical watch logs (JSON Lines; api.md "Watch log import").
 
-Lines are validated one by one and every broken line is reported with its number and all
-its problems; valid lines are stored in chunks of ``CHUNK_LINES``, one transaction each:
+Every line is either stored, a duplicate, or rejected with its number and reason, never
+lost. Lines are validated one by one and every broken line is reported with all its
+problems; valid lines are stored in chunks of ``CHUNK_LINES``, one transaction each:
 PostgreSQL gets them by ``COPY`` into a temporary table and one
 ``INSERT … SELECT … ON CONFLICT (session_id) DO NOTHING RETURNING`` (so duplicates are
 counted exactly); SQLite by ``executemany`` after looking up the ids already stored.
 A session id stored before, or seen earlier in the same input, is a duplicate and changes
 nothing, so importing a file twice inserts nothing the second time.
+
+A chunk the database refuses (say, a video deleted while the import runs) is split in
+halves and written again, down to single lines, so one failing line is rejected with the
+database's reason and every other line is stored. Only a lost database connection stops
+the import (``ServiceUnavailable``, with what was stored so far; sending the same file
+again stores the rest, the stored lines then counting as duplicates). The rejections are
+counted in full but only the first ``MAX_LISTED_REJECTIONS`` by line number are listed, so
+a file of broken lines cannot make an answer as big as itself.
 
 The ad of a reached slot is the one placed in that slot *at import time*: the historical
 placement is not part of the format. Resume positions are upserted when the imported log
@@ -15,18 +24,23 @@ ended later than the one they hold.
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import psycopg
 from psycopg.errors import DeadlockDetected
 from sqlalchemy import Connection, Table, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from streamsettle.db.models import AdSlot, User, Video, WatchLog, WatchLogAdSlot
+from streamsettle.errors import ServiceUnavailable
+from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services.resume import LeftAt, record_positions
 from streamsettle.services.watch_log_lines import NULL, ParsedLine, Rejected, parse_line
@@ -35,6 +49,10 @@ CHUNK_LINES = 10_000
 WRITERS = 2
 """Chunks written at once on PostgreSQL (each on its own connection)."""
 DEADLOCK_RETRIES = 3
+MAX_LISTED_REJECTIONS = 1_000
+"""Rejections listed in a result (the first by line number); ``rejected_count`` has them all."""
+
+log = get_logger(__name__)
 
 _WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
 _AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
@@ -42,9 +60,27 @@ _AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
 
 @dataclass
 class ImportResult:
+    """``lines`` (non-blank) = ``inserted`` + ``duplicates`` + ``rejected_count``."""
+
     inserted: int = 0
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    """The first ``MAX_LISTED_REJECTIONS`` rejections by line number, in order."""
+    rejected_count: int = 0
+    lines: int = 0
+    _kept: list[tuple[int, Rejected]] = field(default_factory=list, repr=False)
+
+    def reject(self, rejection: Rejected) -> None:
+        """Count a rejection; keep it if it is among the first listed (a bounded max-heap)."""
+        self.rejected_count += 1
+        item = (-rejection.line, rejection)
+        if len(self._kept) < MAX_LISTED_REJECTIONS:
+            heapq.heappush(self._kept, item)
+        elif rejection.line < -self._kept[0][0]:
+            heapq.heapreplace(self._kept, item)
+
+    def finish(self) -> None:
+        self.rejected = sorted((r for _, r in self._kept), key=lambda r: r.line)
 
 
 @dataclass(frozen=True)
@@ -207,7 +243,7 @@ def _sqlite_write(
     return len(new)
 
 
-def _write_with_retry(runtime: Runtime, chunk: list[ParsedLine], catalogue: _Catalogue) -> int:
+def _write_with_retry(runtime: Runtime, chunk: Sequence[ParsedLine], catalogue: _Catalogue) -> int:
     """One chunk, one transaction. Should PostgreSQL still abort one writer as a deadlock
     victim, its transaction rolled back whole and the chunk is simply written again."""
     write = _sqlite_write if runtime.db.is_sqlite else _pg_write
@@ -221,6 +257,44 @@ def _write_with_retry(runtime: Runtime, chunk: list[ParsedLine], catalogue: _Cat
             if not isinstance(cause, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
                 raise
     raise AssertionError("unreachable")
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """True when the database itself is unusable (lost connection, shutdown, cancelled):
+    retrying smaller pieces would only fail again, line after line."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(cause, psycopg.OperationalError):
+        # SQLSTATE class 40 is a rolled-back transaction (a deadlock victim): not fatal.
+        return not (getattr(cause, "sqlstate", None) or "").startswith("40")
+    return isinstance(exc, OperationalError)  # SQLite: locked, disk I/O, no such table
+
+
+def _reason(exc: BaseException) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"not stored: {type(cause).__name__}: {first}"[:300]
+
+
+def _store(
+    runtime: Runtime, lines: Sequence[ParsedLine], catalogue: _Catalogue
+) -> tuple[int, list[Rejected]]:
+    """Write lines; if the database refuses them, write each half again, down to single
+    lines, so only the lines that fail are rejected. (New rows, rejected lines.)"""
+    try:
+        return _write_with_retry(runtime, lines, catalogue), []
+    except Exception as exc:
+        if _connection_lost(exc):
+            raise
+        if len(lines) == 1:
+            log.warning("import line not stored", line=lines[0].number, error=_reason(exc))
+            return 0, [Rejected(lines[0].number, _reason(exc))]
+        log.warning("import chunk refused; writing it in halves", size=len(lines))
+    half = len(lines) // 2
+    first, first_rejected = _store(runtime, lines[:half], catalogue)
+    second, second_rejected = _store(runtime, lines[half:], catalogue)
+    return first + second, first_rejected + second_rejected
 
 
 class _Writers:
@@ -240,24 +314,52 @@ class _Writers:
         self.on_progress = on_progress
         self.size = 1 if runtime.db.is_sqlite else WRITERS
         self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="import-writer")
-        self.in_flight: deque[tuple[Future[int], int, int]] = deque()
+        self.in_flight: deque[tuple[Future[tuple[int, list[Rejected]]], int, int]] = deque()
 
     def submit(self, chunk: list[ParsedLine], upto: int) -> None:
         while len(self.in_flight) >= self.size:
             self.settle_one()
-        future = self.pool.submit(_write_with_retry, self.runtime, chunk, self.catalogue)
+        future = self.pool.submit(_store, self.runtime, chunk, self.catalogue)
         self.in_flight.append((future, len(chunk), upto))
 
     def settle_one(self) -> None:
         future, size, upto = self.in_flight.popleft()
-        inserted = future.result()
+        inserted, rejected = future.result()
         self.result.inserted += inserted
-        self.result.duplicates += size - inserted
+        self.result.duplicates += size - inserted - len(rejected)
+        for rejection in rejected:
+            self.result.reject(rejection)
         if self.on_progress is not None:
             self.on_progress(upto)
 
+    def settle_all(self) -> BaseException | None:
+        """Every chunk in flight counted; the first failure, if any (the import stops)."""
+        failure: BaseException | None = None
+        while self.in_flight:
+            try:
+                self.settle_one()
+            except Exception as exc:
+                failure = failure or exc
+        return failure
+
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+
+
+def _parse(raw: bytes | str, number: int, tz: ZoneInfo) -> ParsedLine | Rejected | None:
+    try:
+        return parse_line(raw, number, tz)
+    except Exception as exc:  # a bug must cost one line, not the import
+        log.exception("import line could not be checked", line=number)
+        return Rejected(number, f"internal error checking the line: {type(exc).__name__}")
+
+
+def _check(catalogue: _Catalogue, line: ParsedLine) -> str | None:
+    try:
+        return catalogue.check(line)
+    except Exception as exc:
+        log.exception("import line could not be checked", line=line.number)
+        return f"internal error checking the line: {type(exc).__name__}"
 
 
 def import_watch_logs(
@@ -266,7 +368,11 @@ def import_watch_logs(
     *,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Validate and store watch logs; ``on_progress`` gets the number of lines stored so far."""
+    """Validate and store watch logs; ``on_progress`` gets the number of lines stored so far.
+
+    Raises ``ServiceUnavailable`` only when the database connection is lost; its details
+    say what was stored until then.
+    """
     result = ImportResult()
     catalogue = _Catalogue(runtime)
     writers = _Writers(runtime, catalogue, result, on_progress)
@@ -276,9 +382,9 @@ def import_watch_logs(
         catalogue.load(pending)
         unique: dict[str, ParsedLine] = {}
         for line in pending:
-            error = catalogue.check(line)
+            error = _check(catalogue, line)
             if error is not None:
-                result.rejected.append(Rejected(line.number, error))
+                result.reject(Rejected(line.number, error))
             elif line.session_id in unique:
                 result.duplicates += 1
             else:
@@ -286,27 +392,48 @@ def import_watch_logs(
         if unique:
             writers.submit(list(unique.values()), upto)
 
+    failure: BaseException | None = None
     try:
         pending: list[ParsedLine] = []
         number = 0
         for number, raw in enumerate(lines, start=1):
-            parsed = parse_line(raw, number, tz)
+            parsed = _parse(raw, number, tz)
+            if parsed is None:
+                continue
+            result.lines += 1
             if isinstance(parsed, Rejected):
-                result.rejected.append(parsed)
-            elif parsed is not None:
+                result.reject(parsed)
+            else:
                 pending.append(parsed)
                 if len(pending) >= CHUNK_LINES:
                     submit(pending, number)
                     pending = []
         submit(pending, number)
-        while writers.in_flight:
-            writers.settle_one()
-        if on_progress is not None:
-            on_progress(number)
+    except Exception as exc:
+        failure = exc
     finally:
+        failure = writers.settle_all() or failure
         writers.close()
-    result.rejected.sort(key=lambda r: r.line)
+    result.finish()
+    if failure is not None:
+        if not _connection_lost(failure):
+            raise failure
+        stored = {"inserted": result.inserted, "duplicates": result.duplicates}
+        raise ServiceUnavailable(
+            f"the database connection was lost during the import; {result.inserted} new "
+            "watch logs were stored before it. Sending the same file again stores the rest "
+            "(lines already stored count as duplicates).",
+            stored,
+        ) from failure
+    if on_progress is not None:
+        on_progress(number)
     return result
 
 
-__all__ = ["CHUNK_LINES", "ImportResult", "Rejected", "import_watch_logs"]
+__all__ = [
+    "CHUNK_LINES",
+    "MAX_LISTED_REJECTIONS",
+    "ImportResult",
+    "Rejected",
+    "import_watch_logs",
+]

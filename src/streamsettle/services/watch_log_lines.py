@@ -13,7 +13,7 @@ import math
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
@@ -25,6 +25,11 @@ from streamsettle.domain.playback import position_to_ms
 
 MAX_POSITION_SECONDS = 10**6
 MAX_ID = 2**63 - 1
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+"""Timestamps must lie in ``[EARLIEST, LATEST)``: a watch log cannot predate the epoch, and
+the batch computes the day after a business date and its instants in the platform time
+zone, which must stay representable (year 9999 overflows there)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,16 @@ def _timestamp(obj: dict[str, Any], name: str, errors: list[str]) -> datetime | 
         return None
     if moment.utcoffset() is None:
         errors.append(f"{name} needs a time zone offset (naive timestamps are ambiguous)")
+        return None
+    try:
+        in_range = EARLIEST <= moment < LATEST
+    except OverflowError:  # year 1 with a positive offset is before 0001-01-01 UTC
+        in_range = False
+    if not in_range:
+        errors.append(
+            f"{name} {value[:40]!r} is out of range (from {EARLIEST.date().isoformat()} "
+            f"to {LATEST.year - 1}-12-31 UTC)"
+        )
         return None
     return moment
 

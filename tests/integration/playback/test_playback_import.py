@@ -175,10 +175,10 @@ def test_cli_prints_the_same_summary(
     try:
         runner = CliRunner()
         first = runner.invoke(cli_app, ["logs", "import", str(path)])
-        assert first.exit_code == 0, first.output
-        assert "inserted 3, duplicates 1, rejected 12" in first.output
+        assert first.exit_code == 2, first.output  # lines were rejected
+        assert "inserted 3, duplicates 1, rejected 12 (of 16 lines)" in first.output
         as_json = runner.invoke(cli_app, ["logs", "import", "--json", "-"], input=body)
-        assert as_json.exit_code == 0, as_json.output
+        assert as_json.exit_code == 2, as_json.output
         summary = json.loads(as_json.stdout)
         assert (summary["inserted"], summary["duplicates"]) == (0, 4)
         assert [r["line"] for r in summary["rejected"]] == bad_lines

@@ -27,9 +27,25 @@ class RejectedLine(BaseModel):
 
 
 class ImportSummary(BaseModel):
+    """Every non-blank line is counted once: ``lines = inserted + duplicates +
+    rejected_count``. ``rejected`` lists the first rejections by line number (at most
+    ``importer.MAX_LISTED_REJECTIONS``); ``rejected_count`` counts them all."""
+
     inserted: int
     duplicates: int
     rejected: list[RejectedLine]
+    rejected_count: int
+    lines: int
+
+    @classmethod
+    def of(cls, result: importer.ImportResult) -> ImportSummary:
+        return cls(
+            inserted=result.inserted,
+            duplicates=result.duplicates,
+            rejected=[RejectedLine(line=r.line, error=r.error) for r in result.rejected],
+            rejected_count=result.rejected_count,
+            lines=result.lines,
+        )
 
 
 def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
@@ -62,15 +78,14 @@ def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 async def import_watch_logs(
     request: Request, runtime: RuntimeDep, _admin: AdminUser
 ) -> ImportSummary:
-    """One watch log per line; valid lines are stored, broken ones reported by number."""
+    """One watch log per line; valid lines are stored, broken ones reported by number.
+
+    A lost database connection is a 503 whose details say how many lines were stored;
+    sending the same file again is safe (stored lines count as duplicates)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in NDJSON_TYPES:
         raise HTTPException(415, "send the watch logs as Content-Type: application/x-ndjson")
     result = await anyio.to_thread.run_sync(
         partial(importer.import_watch_logs, runtime, _lines(request.stream()))
     )
-    return ImportSummary(
-        inserted=result.inserted,
-        duplicates=result.duplicates,
-        rejected=[RejectedLine(line=r.line, error=r.error) for r in result.rejected],
-    )
+    return ImportSummary.of(result)
