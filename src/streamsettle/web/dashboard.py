@@ -16,6 +16,7 @@ from streamsettle.config import Settings
 from streamsettle.db.models import User
 from streamsettle.domain.periods import DateRange, Period, period_range, previous_business_date
 from streamsettle.services import queries
+from streamsettle.services.batch import repository as batch_repo
 from streamsettle.services.queries.results import SettlementDay
 
 _ONE_DAY = timedelta(days=1)
@@ -97,6 +98,8 @@ class AdminView:
     top_ads: queries.TopAds
     runs: list[queries.BatchRunLine]
     chart: Chart
+    needing_rerun: dict[date, str] = field(default_factory=dict)
+    """Every date whose settlement is out of date, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class Dashboard:
     admin: AdminView | None = None
     advertiser_top_ads: queries.TopAds | None = None
     roles: list[str] = field(default_factory=list)
+    recomputing: list[date] = field(default_factory=list)
+    """Dates of the window the scheduler is about to settle again (late watch logs)."""
 
 
 def build_dashboard(session: Session, user: User, window: Window) -> Dashboard:
@@ -148,9 +153,13 @@ def build_dashboard(session: Session, user: User, window: Window) -> Dashboard:
             top_ads=queries.top_ads(session, user, period=period, day=day),
             runs=queries.latest_batch_runs(session, user),
             chart=Chart.of(window.dates, overview.days),
+            needing_rerun=batch_repo.dates_needing_rerun(session),
         )
     elif user.has_role("advertiser"):
         ads = queries.top_ads(session, user, period=period, day=day)
+    recomputing = [
+        d for d in batch_repo.marked_dates(session) if window.dates.start <= d <= window.dates.end
+    ]
     return Dashboard(
         user=user,
         window=window,
@@ -158,4 +167,5 @@ def build_dashboard(session: Session, user: User, window: Window) -> Dashboard:
         admin=admin,
         advertiser_top_ads=ads,
         roles=user.roles,
+        recomputing=recomputing,
     )

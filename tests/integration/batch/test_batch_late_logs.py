@@ -4,7 +4,9 @@ without losing a log that arrives while that re-run is reading."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,16 +14,19 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from batch_world import World
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
+from streamsettle.api.app import create_app
 from streamsettle.cli import app
 from streamsettle.config import get_settings
-from streamsettle.db.models import AdSlot, DailySettlement, RerunMark
+from streamsettle.db.models import AdSlot, DailySettlement, RerunMark, User
 from streamsettle.services.batch import BatchEvent, run_date
 from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.scheduler import due_dates, tick
 from streamsettle.services.importer import import_watch_logs
+from streamsettle.services.passwords import hash_password
 
 D1 = date(2024, 6, 1)
 D2 = date(2024, 6, 2)
@@ -232,3 +237,45 @@ def test_marks_survive_only_until_a_completed_run(world: World) -> None:
     repo.finish_run(world.runtime.db, run_id, error="boom", mark=(D1, _marks(world)[D1]))
     assert set(_marks(world)) == {D1}
     assert due_dates(world.runtime, datetime.combine(D2, datetime.min.time(), world.tz)) == [D1]
+
+
+@functools.cache
+def _password_hash() -> str:
+    return hash_password("page-password-1")
+
+
+def _page(world: World, user_id: int, path: str) -> str:
+    """``path`` as the user sees it after logging in on the web page."""
+    with world.runtime.db.session() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        user.password_hash = _password_hash()
+        email = user.email
+    with TestClient(create_app(world.runtime)) as client:
+        form = client.get("/login").text
+        match = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert match
+        login = {"email": email, "password": "page-password-1", "csrf_token": match.group(1)}
+        assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+        response = client.get(path)
+        assert response.status_code == 200
+        return response.text
+
+
+def test_pages_say_when_figures_are_being_recomputed(world: World) -> None:
+    site = Site(world)
+    tick(world.runtime, holder="h", now=world.at(D3, "00:31:00"))
+    day_page = "/?period=day&date=2024-06-01"
+    assert 'data-testid="recomputing"' not in _page(world, site.creator, day_page)
+    import_watch_logs(world.runtime, site.import_lines(D1, 2))
+    creator_page = _page(world, site.creator, day_page)
+    assert "Figures for 2024-06-01 are being recomputed" in creator_page
+    assert 'data-testid="recomputing"' not in _page(
+        world, site.creator, "/?period=day&date=2024-06-02"
+    )
+    admin = world.user("admin")
+    admin_page = _page(world, admin, "/?period=month&date=2024-06-01")
+    assert 'data-testid="needing-rerun"' in admin_page
+    assert "<td>2024-06-01</td><td>watch logs arrived after it was run" in admin_page
+    tick(world.runtime, holder="h", now=world.at(D3, "00:40:00"))
+    assert 'data-testid="recomputing"' not in _page(world, site.creator, day_page)
