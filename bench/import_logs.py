@@ -8,7 +8,9 @@ table by one ``INSERT … SELECT`` per table, constraints in place.
 
 With ``--trigger-cost`` the fresh import is also timed, alternately and four times each, with
 the ``watch_logs`` re-run trigger disabled and with the day already run by the batch (so
-every insert statement marks it): the price of marking late logs in the database.
+every insert statement marks it): the price of marking late logs in the database; then
+the same rows inserted again by the server alone, trigger off and marking, seven times
+each (``import_logs_trigger``), which isolates the trigger from the import's own noise.
 
     python -m bench.import_logs [--quick] [--lines N] [--videos N] [--viewers N]
                                 [--trigger-cost]
@@ -165,6 +167,58 @@ def trigger_runs(url: str, runtime: Runtime, path: Path) -> list[tuple[str, floa
     return runs
 
 
+_STAGE = """
+CREATE TEMP TABLE trigger_staging AS
+SELECT *, (row_number() OVER (ORDER BY session_id) - 1) / 10000 AS chunk FROM watch_logs
+"""
+_INSERT_CHUNK = """
+INSERT INTO watch_logs SELECT session_id, business_date, video_id, viewer_id, ip, user_agent,
+    started_at, ended_at, start_position_seconds, end_position_seconds, watched_seconds
+FROM trigger_staging WHERE chunk = %s
+"""
+
+
+def trigger_statement_cost(url: str, repeats: int = 7) -> dict[str, Any]:
+    """The trigger alone: the rows just imported inserted again from a staging table, in
+    statements of 10,000 rows as the importer writes them, trigger off and marking,
+    alternately; the server's time per variant (min and median over ``repeats``)."""
+    samples: dict[str, list[float]] = {TRIGGER_OFF: [], TRIGGER_MARKS: []}
+    with psycopg.connect(conninfo(url)) as connection:
+        connection.execute(_STAGE)
+        chunks = connection.execute("SELECT max(chunk) FROM trigger_staging").fetchone()
+        assert chunks is not None
+        rows = connection.execute("SELECT count(*) FROM trigger_staging").fetchone()
+        assert rows is not None
+        connection.commit()
+        for run in (TRIGGER_OFF, TRIGGER_MARKS) * repeats:
+            connection.execute(_RESET)
+            connection.execute(_SETUP[run])
+            connection.commit()
+            with Stopwatch() as watch:
+                for chunk in range(int(chunks[0]) + 1):
+                    connection.execute(_INSERT_CHUNK, (chunk,))
+                connection.commit()
+            samples[run].append(watch.seconds)
+        # The server's own account of the trigger in one marking statement of 10,000 rows.
+        connection.execute(_RESET)
+        connection.execute(_SETUP[TRIGGER_MARKS])
+        plan = connection.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + _INSERT_CHUNK, (0,)
+        ).fetchone()
+        connection.rollback()
+    assert plan is not None
+    (trigger,) = [t for t in plan[0][0]["Triggers"] if t["Trigger Name"] == "watch_logs_mark_rerun"]
+    result: dict[str, Any] = {
+        "rows": int(rows[0]),
+        "trigger_ms_in_one_statement_of_10000_rows": round(trigger["Time"], 2),
+        "statement_ms": round(plan[0][0]["Execution Time"], 2),
+    }
+    for run, seconds in samples.items():
+        ordered = sorted(seconds)
+        result[run] = {"min": round(ordered[0], 4), "median": round(ordered[len(ordered) // 2], 4)}
+    return result
+
+
 def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bool) -> None:
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         video_ids, viewer_ids = seed_catalogue(url, videos=videos, viewers=viewers)
@@ -183,8 +237,11 @@ def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bo
                 runs.append((run, watch.seconds, result))
             if trigger_cost:
                 runs += trigger_runs(url, runtime, path)
+                statements = trigger_statement_cost(url)
         finally:
             runtime.close()
+        if trigger_cost:
+            emit({"name": "import_logs_trigger", "quick": quick, **statements})
         with psycopg.connect(conninfo(url)) as connection:
             connection.execute(REFERENCE)
             connection.commit()

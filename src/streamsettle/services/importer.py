@@ -370,7 +370,7 @@ def import_watch_logs(
 ) -> ImportResult:
     """Validate and store watch logs; ``on_progress`` gets the number of lines stored so far.
 
-    Raises ``ServiceUnavailable`` only when the database connection is lost; its details
+    Raises ``ServiceUnavailable`` only when the database becomes unreachable; its details
     say what was stored until then.
     """
     result = ImportResult()
@@ -420,7 +420,7 @@ def import_watch_logs(
             raise failure
         stored = {"inserted": result.inserted, "duplicates": result.duplicates}
         raise ServiceUnavailable(
-            f"the database connection was lost during the import; {result.inserted} new "
+            f"the database became unreachable during the import; {result.inserted} new "
             "watch logs were stored before it. Sending the same file again stores the rest "
             "(lines already stored count as duplicates).",
             stored,
