@@ -146,15 +146,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.for_path(scope["path"])
-        declared = header(scope, b"content-length")
-        if declared is not None:
-            if declared.isdigit() and int(declared) > limit:
-                await _too_large(scope, send, limit)
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                limit = self.limits.for_path(scope["path"])
+                if value.isdigit() and int(value) > limit:
+                    await _too_large(scope, send, limit)
+                    return
+                await self.app(scope, receive, send)
                 return
-            await self.app(scope, receive, send)
-            return
-        await self._counted(scope, receive, send, limit)
+        await self._counted(scope, receive, send, self.limits.for_path(scope["path"]))
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         received = 0
