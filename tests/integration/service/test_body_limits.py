@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conftest import make_settings
 from streamsettle.api.app import create_app
 from streamsettle.runtime import Runtime
 from support.auth_helpers import quick_user_headers
@@ -201,11 +200,7 @@ def test_a_full_ad_slot_list_fits_its_own_limit(client: TestClient, runtime: Run
 
 
 def test_the_import_limit_is_its_own_setting(runtime: Runtime) -> None:
-    settings = make_settings(
-        database_url=runtime.settings.database_url,
-        redis_url=runtime.settings.redis_url,
-        import_max_bytes=300 * KIB,
-    )
+    settings = runtime.settings.model_copy(update={"import_max_bytes": 300 * KIB})
     rt = Runtime(settings=settings, db=runtime.db, redis=runtime.redis)
     admin = quick_user_headers(rt, "admin@example.com", ["admin"])
     ndjson = {**admin, "Content-Type": "application/x-ndjson"}
@@ -218,3 +213,7 @@ def test_the_import_limit_is_its_own_setting(runtime: Runtime) -> None:
         refused = client.post(url, content=b"\n" * (301 * KIB), headers=ndjson)
         assert refused.status_code == 413
         assert refused.json()["error"]["details"] == {"limit_bytes": 300 * KIB}
+        streamed = client.post(url, content=(b"\n" * KIB for _ in range(400)), headers=ndjson)
+        assert streamed.request.headers.get("transfer-encoding") == "chunked"
+        assert streamed.status_code == 413, streamed.text
+        assert streamed.json()["error"]["code"] == "payload_too_large"

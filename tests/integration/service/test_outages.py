@@ -18,7 +18,6 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import make_settings
 from streamsettle.api.app import create_app
 from streamsettle.runtime import Runtime
 from support.servers import RedisServer, serve
@@ -72,7 +71,10 @@ def stack(runtime: Runtime, pg_url: str, tmp_path: Path) -> Iterator[Stack]:
     redis_server = RedisServer(tmp_path)
     redis_server.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    own = Runtime.from_settings(make_settings(database_url=proxied, redis_url=redis_server.url))
+    settings = runtime.settings.model_copy(
+        update={"database_url": proxied, "redis_url": redis_server.url}
+    )
+    own = Runtime.from_settings(settings)
     try:
         with (
             serve(create_app(own)) as base,
