@@ -23,6 +23,22 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/streamsettle.db"
     database_read_url: str | None = None
     redis_url: str | None = None
+    database_connect_timeout_seconds: int = Field(
+        default=2, ge=1, description="libpq's connect_timeout (it treats 1 as 2)"
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="wait for a pooled connection before answering 503"
+    )
+    redis_connect_timeout_seconds: float = Field(default=1.0, gt=0)
+    redis_socket_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="per command; no command blocks on the server"
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, gt=0, description="request body limit of the JSON and form routes"
+    )
+    import_max_bytes: int = Field(
+        default=1024**3, gt=0, description="request body limit of the NDJSON watch-log import"
+    )
     timezone: str = "Asia/Seoul"
     embedded: bool | None = Field(
         default=None, description="Demo mode; defaults to true when the database is SQLite."

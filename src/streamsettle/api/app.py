@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 from streamsettle import __version__
 from streamsettle.api.errors import install_error_handlers
 from streamsettle.api.heartbeat_fast_path import HeartbeatFastPath
-from streamsettle.api.middleware import RequestContextMiddleware
+from streamsettle.api.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
 from streamsettle.api.routers import (
     auth,
     batch,
@@ -25,20 +25,29 @@ from streamsettle.api.routers import (
     settlements,
     stats,
 )
+from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
 from streamsettle.services.workers import PeriodicWorker, background_workers
 from streamsettle.web import routes as web_routes
 
 
 class StreamsettleAPI(FastAPI):
-    """FastAPI behind the heartbeat fast path, which answers most of the traffic by itself."""
+    """FastAPI behind the heartbeat fast path, which answers most of the traffic by itself,
+    both behind the request body limits, which see every request first."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._front = HeartbeatFastPath(self, fallback=super().__call__)
+        self._limited = BodyLimitMiddleware(self._front)
+
+    def use_settings(self, settings: Settings) -> None:
+        """Take the body limits from the settings (known once the runtime is)."""
+        self._limited.limits = BodyLimits(
+            default=settings.max_body_bytes, watch_log_import=settings.import_max_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._front(scope, receive, send)
+        await self._limited(scope, receive, send)
 
 
 def create_app(
@@ -47,10 +56,11 @@ def create_app(
     """Build the app; with no runtime given, one is built from the environment at start-up."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: StreamsettleAPI) -> AsyncIterator[None]:
         owned = runtime is None
         rt = runtime or Runtime.from_settings()
         app.state.runtime = rt
+        app.use_settings(rt.settings)
         workers: list[PeriodicWorker] = background_workers(rt, flusher=flusher, scheduler=scheduler)
         for worker in workers:
             worker.start()
@@ -74,6 +84,7 @@ def create_app(
     )
     if runtime is not None:
         app.state.runtime = runtime
+        app.use_settings(runtime.settings)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     for module in (

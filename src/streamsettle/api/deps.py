@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,19 +34,30 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+SESSION_SCOPE: Literal["function"] = "function"
+"""The scope of every session dependency: closed when the route function returns.
+
+With FastAPI's default ("request") scope a ``yield`` dependency finishes after the response
+has been sent, so a client could hold a 2xx for a write not committed yet, or never. With
+"function" scope the commit runs before the answer is sent, and a failed commit raises into
+the error handlers (409 for a conflict, 503 for a lost database) instead of passing unseen.
+"""
+
+
 def get_db_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A write unit of work for one request: committed when the route returns normally."""
+    """A write unit of work for one request: committed before the response is sent."""
     with runtime.db.session() as session:
         yield session
 
 
 def get_read_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """A read session, returned to the pool as soon as the route function returns."""
     with runtime.db.read_session() as session:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_db_session)]
-ReadSession = Annotated[Session, Depends(get_read_session)]
+DbSession = Annotated[Session, Depends(get_db_session, scope=SESSION_SCOPE)]
+ReadSession = Annotated[Session, Depends(get_read_session, scope=SESSION_SCOPE)]
 
 
 def get_optional_claims(

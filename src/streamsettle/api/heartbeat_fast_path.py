@@ -6,10 +6,10 @@ stack, routing, dependency solving and response models, not to the one Redis cal
 the work (issue 6). This front answers a well-formed heartbeat itself, with Redis, through
 the route's own code (``heartbeat_via_redis``: the same body model, token check, service
 call and error bodies), and keeps what the middleware gives every answer: the request id
-header, the metrics, a JSON 500. Whatever it does not fully recognise goes to the app
-untouched, with the body replayed: other requests, another content type, a body that fails
-validation (so the 422 details stay FastAPI's), a large body, or no Redis (the database
-store's thread path).
+header, the metrics, the JSON error bodies (a 503 while Redis is down). Whatever it does
+not fully recognise goes to the app untouched, with the body replayed: other requests,
+another content type, a body that fails validation (so the 422 details stay FastAPI's), a
+large body, or no Redis (the database store's thread path).
 """
 
 from __future__ import annotations
@@ -28,18 +28,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streamsettle.api.errors import domain_error_response, error_response
+from streamsettle.api.errors import domain_error_response, unexpected_error_response
 from streamsettle.api.middleware import header, record, request_id
 from streamsettle.api.routers.playback import HeartbeatIn, get_now, heartbeat_via_redis
 from streamsettle.errors import StreamsettleError
-from streamsettle.logging import get_logger
 
 _PREFIX = "/api/v1/playback/sessions/"
 _SUFFIX = "/heartbeats"
 ROUTE = _PREFIX + "{session_id}" + _SUFFIX  # the metrics label, as routed
 _MAX_BODY = 16 * 1024  # a heartbeat is under 100 bytes; anything bigger takes the slow path
-
-log = get_logger("streamsettle.http")
 
 
 class HeartbeatFastPath:
@@ -71,9 +68,8 @@ class HeartbeatFastPath:
             )
         except StreamsettleError as exc:
             error = domain_error_response(exc)
-        except Exception:
-            log.exception("unhandled error", path=scope["path"])
-            error = error_response(500, "internal_error", "an unexpected error occurred")
+        except Exception as exc:  # Redis down is a 503, as on every other route
+            error = unexpected_error_response(exc, scope["path"])
         else:
             watched, reached = totals.watched_seconds, totals.ad_slots_reached
             body = orjson.dumps({"watched_seconds": watched, "ad_slots_reached": reached})

@@ -15,8 +15,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from streamsettle.config import Settings
 
+_KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
+"""TCP keepalives, so that an idle pooled connection to a vanished server is noticed."""
 
-def _make_engine(url: str, **kwargs: Any) -> Engine:
+TCP_USER_TIMEOUT_MS = 10_000
+"""A query sent to a server that stopped answering fails after this, not after minutes."""
+
+
+def _make_engine(url: str, *, connect_timeout: int, pool_timeout: float) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -29,24 +40,53 @@ def _make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # A dead server fails a request in about ``connect_timeout`` seconds (a 503), and the
+    # pre-ping replaces connections that died meanwhile, so a restarted server is used again
+    # without restarting the process.
+    connect_args = {
+        "connect_timeout": connect_timeout,
+        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        **_KEEPALIVE,
+    }
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
+    )
 
 
 class Database:
     """The primary (write) engine, the read engine and their session factories."""
 
-    def __init__(self, url: str, read_url: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        read_url: str | None = None,
+        *,
+        connect_timeout: int = 2,
+        pool_timeout: float = 5.0,
+    ) -> None:
         self.url = url
-        self.engine = _make_engine(url)
-        self.read_engine = (
-            self.engine if not read_url or read_url == url else _make_engine(read_url)
-        )
+
+        def engine(address: str) -> Engine:
+            return _make_engine(address, connect_timeout=connect_timeout, pool_timeout=pool_timeout)
+
+        self.engine = engine(url)
+        self.read_engine = self.engine if not read_url or read_url == url else engine(read_url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(settings.database_url, settings.database_read_url)
+        return cls(
+            settings.database_url,
+            settings.database_read_url,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from streamsettle.api.deps import RuntimeDep
-from streamsettle.api.errors import error_response
+from streamsettle.api.errors import RETRY_AFTER_SECONDS, error_response
 
 router = APIRouter(tags=["service"])
 
@@ -19,12 +19,17 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
+    """Ready while the database and Redis answer; a 503 with Retry-After while either is down.
+
+    Each check fails within the connect and socket timeouts, and a server that comes back is
+    used again by the next check (the pool pre-pings, Redis reconnects).
+    """
     checks: dict[str, str] = {}
     try:
         with runtime.db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:
+    except Exception as exc:  # any failure means not ready; the kind is reported
         checks["database"] = f"error: {type(exc).__name__}"
     if runtime.redis is not None:
         try:
@@ -35,7 +40,13 @@ def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
     else:
         checks["redis"] = "not configured"
     if any(v.startswith("error") for v in checks.values()):
-        return error_response(503, "unavailable", "a backing server is unreachable", checks)
+        return error_response(
+            503,
+            "unavailable",
+            "a backing server is unreachable",
+            checks,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return {"status": "ready", "checks": checks}
 
 

@@ -27,6 +27,8 @@ from streamsettle.api.deps import (
     get_optional_claims,
     get_runtime,
 )
+from streamsettle.db.redis import make_async_redis
+from streamsettle.runtime import Runtime
 from streamsettle.services import playback
 from streamsettle.services.tokens import decode_access_token
 from streamsettle.sessions.redis_store import AsyncRedisReporter
@@ -35,9 +37,11 @@ from streamsettle.sessions.redis_store import AsyncRedisReporter
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """An async Redis client for the heartbeat hot path, for the app's lifetime."""
-    runtime = getattr(app.state, "runtime", None)
-    url = None if runtime is None or runtime.redis is None else runtime.settings.redis_url
-    reporter = None if url is None else AsyncRedisReporter.from_url(url)
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    client = None
+    if runtime is not None and runtime.redis is not None:
+        client = make_async_redis(runtime.settings)
+    reporter = None if client is None else AsyncRedisReporter(client)
     app.state.playback_reporter = reporter
     try:
         yield
