@@ -5,6 +5,7 @@ from streamsettle.db.models.accounts import (
     OidcIdentity,
     RefreshToken,
     RevokedAccessToken,
+    RevokedTokenFamily,
     User,
     UserRole,
 )
@@ -12,6 +13,7 @@ from streamsettle.db.models.batch import BatchRun, BatchStep, Lease
 from streamsettle.db.models.catalogue import Ad, AdSlot, Video
 from streamsettle.db.models.playback import (
     LivePlaybackSession,
+    PlaybackCheckpoint,
     ResumePosition,
     WatchLog,
     WatchLogAdSlot,
@@ -47,11 +49,13 @@ __all__ = [
     "LivePlaybackSession",
     "OidcIdentity",
     "PeriodVideoStats",
+    "PlaybackCheckpoint",
     "RateCard",
     "RateCardTier",
     "RefreshToken",
     "ResumePosition",
     "RevokedAccessToken",
+    "RevokedTokenFamily",
     "User",
     "UserRole",
     "Video",
