@@ -129,7 +129,7 @@ def load(runtime: Runtime) -> int:
         pipe.set(LOADED_KEY, "1")
         pipe.execute()
     count = len(tokens) + len(families)
-    log.warning("revocations loaded into Redis from the database", count=count)
+    log.info("revocations loaded into Redis from the database", count=count)
     return count
 
 
