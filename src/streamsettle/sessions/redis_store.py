@@ -20,6 +20,8 @@ from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
 from streamsettle.domain.playback import WALL_CLOCK_GRACE_MS, Progress
@@ -267,7 +269,16 @@ class AsyncRedisReporter:
 
     @classmethod
     def from_url(cls, url: str) -> AsyncRedisReporter:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+        """One retry on a connection error: after a Redis restart the pooled connections are
+        dead. Sending a report twice is harmless (the second is a duplicate ``seq``)."""
+        return cls(
+            aioredis.Redis.from_url(
+                url,
+                decode_responses=True,
+                health_check_interval=30,
+                retry=AsyncRetry(NoBackoff(), 1),
+            )
+        )
 
     async def report(
         self,
