@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streamsettle.errors import StreamsettleError
@@ -57,6 +59,14 @@ def domain_error_response(exc: StreamsettleError) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+"""Errors of a Redis that cannot be reached: a 503, the request may be sent again."""
+
+
+def redis_down_response() -> JSONResponse:
+    return error_response(503, "unavailable", "the session store is unavailable; try again")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StreamsettleError)
     async def _domain(_: Request, exc: StreamsettleError) -> JSONResponse:
@@ -73,6 +83,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
+
+    async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("redis unavailable", path=request.url.path, error=str(exc))
+        return redis_down_response()
+
+    for error in REDIS_DOWN:
+        app.add_exception_handler(error, _redis_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

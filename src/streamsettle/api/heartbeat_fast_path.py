@@ -28,7 +28,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streamsettle.api.errors import domain_error_response, error_response
+from streamsettle.api.errors import (
+    REDIS_DOWN,
+    domain_error_response,
+    error_response,
+    redis_down_response,
+)
 from streamsettle.api.middleware import header, record, request_id
 from streamsettle.api.routers.playback import HeartbeatIn, get_now, heartbeat_via_redis
 from streamsettle.errors import StreamsettleError
@@ -71,6 +76,9 @@ class HeartbeatFastPath:
             )
         except StreamsettleError as exc:
             error = domain_error_response(exc)
+        except REDIS_DOWN as exc:
+            log.warning("redis unavailable", path=scope["path"], error=str(exc))
+            error = redis_down_response()
         except Exception:
             log.exception("unhandled error", path=scope["path"])
             error = error_response(500, "internal_error", "an unexpected error occurred")

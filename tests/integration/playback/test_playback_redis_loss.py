@@ -65,6 +65,13 @@ def test_fifty_answered_stops_survive_a_kill_9_of_redis(
         assert stopped.status_code == 200, stopped.text
         answered[sid] = stopped.json()["watched_seconds"]
     server.kill()  # no flusher has run; Redis is gone for good
+    for down in (
+        stack.beat_raw(sid, 3, 30, at=30),
+        stack.stop(sid, 3, 30, at=30),
+        stack.client.post("/api/v1/playback/sessions", json={"video_id": w.video_id}),
+    ):
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "unavailable"
     logs = _watch_logs(stack)
     assert len(logs) == 50
     assert {sid: log.watched_seconds for sid, log in logs.items()} == answered
