@@ -195,14 +195,17 @@ def checkpoint(runtime: Runtime, now: datetime | None = None) -> int:
     """Copy the live sessions changed since the last pass to the database; how many."""
     moment = now or datetime.now(UTC)
     store = session_store(runtime)
+    limit = runtime.settings.flusher_batch_size
     total = 0
     while True:
-        changed = store.take_changed(runtime.settings.flusher_batch_size)
-        if not changed:
-            break
-        live = [s for s in changed if s.state is SessionState.LIVE]
+        changed = store.take_changed(limit)
+        live = sorted(  # one lock order for concurrent flushers
+            (s for s in changed if s.state is SessionState.LIVE), key=lambda s: s.session_id
+        )
         write_checkpoints(runtime, live, moment)
         total += len(live)
+        if len(changed) < limit:  # the set was emptied (it refills while we write)
+            break
     CHECKPOINTED.inc(total)
     return total
 
@@ -230,13 +233,14 @@ def recover_lost(runtime: Runtime, where: ColumnElement[bool] | None = None) -> 
         with runtime.db.session() as session:
             rows = session.scalars(query).all()
             sessions = [_from_checkpoint(row) for row in rows]
+            if rows:
+                after = (rows[-1].checkpointed_at, rows[-1].session_id)
         if not sessions:
             break
-        after = (rows[-1].checkpointed_at, rows[-1].session_id)
         held = store.holding([s.session_id for s in sessions])
         lost = [s for s in sessions if s.session_id not in held]
         if lost:
-            new = _count_new(runtime, lost)
+            _, new = _write_isolating_failures(runtime, lost)
             written += new
             if new:
                 log.warning("playback sessions recovered from their checkpoints", count=new)
@@ -246,38 +250,22 @@ def recover_lost(runtime: Runtime, where: ColumnElement[bool] | None = None) -> 
     return written
 
 
-def _count_new(runtime: Runtime, sessions: list[LiveSession]) -> int:
-    """``write_watch_logs`` that isolates a refused session (kept for a later try)."""
-    try:
-        return write_watch_logs(runtime, sessions)
-    except IntegrityError:
-        log.warning("recovery batch refused; writing its sessions one by one", size=len(sessions))
-    new = 0
-    for one in sessions:
-        try:
-            new += write_watch_logs(runtime, [one])
-        except IntegrityError as exc:
-            log.error(
-                "recovered playback session refused by the database; kept for a later try",
-                session_id=str(one.session_id),
-                error=str(exc.orig),
-            )
-    return new
-
-
-def _write_isolating_failures(runtime: Runtime, batch: list[LiveSession]) -> list[LiveSession]:
+def _write_isolating_failures(
+    runtime: Runtime, batch: list[LiveSession]
+) -> tuple[list[LiveSession], int]:
     """Write the batch; if the database refuses it, write session by session so that one
     bad session (say, its video was deleted) does not hold back the others. The refused
-    ones stay claimed in the store, are logged, and are tried again after their lease."""
+    ones are logged and kept (claimed in the store, or checkpointed) for a later try.
+    The sessions written, and how many of their watch logs were new."""
     try:
-        write_watch_logs(runtime, batch)
-        return batch
+        return batch, write_watch_logs(runtime, batch)
     except IntegrityError:
         log.warning("flush batch refused; writing its sessions one by one", size=len(batch))
     written = []
+    new = 0
     for session in batch:
         try:
-            write_watch_logs(runtime, [session])
+            new += write_watch_logs(runtime, [session])
             written.append(session)
         except IntegrityError as exc:
             log.error(
@@ -285,7 +273,7 @@ def _write_isolating_failures(runtime: Runtime, batch: list[LiveSession]) -> lis
                 session_id=str(session.session_id),
                 error=str(exc.orig),
             )
-    return written
+    return written, new
 
 
 def _drain(runtime: Runtime, claim: Callable[[], list[LiveSession]]) -> int:
@@ -295,7 +283,7 @@ def _drain(runtime: Runtime, claim: Callable[[], list[LiveSession]]) -> int:
         batch = claim()
         if not batch:
             break
-        batch = _write_isolating_failures(runtime, batch)
+        batch, _ = _write_isolating_failures(runtime, batch)
         if os.environ.get(CRASH_AFTER_COMMIT_ENV):
             os._exit(75)
         store.release(batch)
