@@ -50,8 +50,10 @@ def test_a_session_lost_alone_is_flushed_from_its_checkpoint_once_overdue(
     stack.runtime.redis.delete(SESSION_PREFIX + lost)  # Redis forgets one session only
     stack.beat(kept, 2, 40, at=40)
     assert flush_once(stack.runtime, now=T0 + timedelta(seconds=41)) == 0  # not overdue yet
-    overdue = T0 + timedelta(seconds=11, milliseconds=LEASE_MS) + timedelta(
-        seconds=stack.runtime.settings.session_idle_timeout_seconds
+    overdue = (
+        T0
+        + timedelta(seconds=11, milliseconds=LEASE_MS)
+        + timedelta(seconds=stack.runtime.settings.session_idle_timeout_seconds)
     )
     stack.beat(kept, 3, 70, at=(overdue - T0).total_seconds() - 5)  # still live in Redis
     assert flush_once(stack.runtime, now=overdue) == 1
