@@ -238,6 +238,7 @@ def forget_sessions(session_ids: list[str]) -> None:
     pipe = client.pipeline()
     pipe.delete(*(f"playback:session:{sid}" for sid in session_ids))
     pipe.zrem("playback:live", *session_ids)
+    pipe.srem("playback:changed", *session_ids)
     for key in client.scan_iter("playback:day:*"):
         pipe.zrem(key, *session_ids)
     pipe.execute()

@@ -68,7 +68,7 @@ def get_optional_claims(
     if credentials is None:
         return None
     claims = decode_access_token(runtime.settings, credentials.credentials)
-    if revocation.is_revoked(runtime, claims.jti):
+    if revocation.is_revoked(runtime, claims):
         raise AuthenticationFailed("access token revoked")
     return claims
 

@@ -4,7 +4,9 @@ A login starts a *family* of refresh tokens. Each refresh spends the presented t
 issues the next one of the same family. A refresh token is opaque random text; only its
 SHA-256 is stored, so a database leak does not leak usable tokens. Presenting a token that
 was already spent means two parties hold it (a thief or a replay), so the whole family is
-revoked: the legitimate holder has to log in again, and so does the thief.
+revoked: the legitimate holder has to log in again, and so does the thief. Access tokens
+carry their family id (the ``fam`` claim), so revoking a family refuses its access tokens
+at once too (``services.revocation``); logout revokes the caller's whole login that way.
 
 Spending is a conditional ``UPDATE … WHERE used_at IS NULL AND revoked_at IS NULL``: of two
 requests racing with the same token exactly one updates the row; the other counts as reuse.
@@ -63,12 +65,15 @@ def issue_token_pair(
 ) -> TokenPair:
     """A fresh access token and a refresh token of ``family_id`` (a new family if None)."""
     now = now or utcnow()
-    access_token, _ = issue_access_token(settings, user.id, user.roles, now=now)
+    family_id = family_id or uuid.uuid4()
+    access_token, _ = issue_access_token(
+        settings, user.id, user.roles, now=now, family_id=family_id
+    )
     refresh_token = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=hash_refresh_token(refresh_token),
             issued_at=now,
             expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
@@ -96,17 +101,17 @@ def login(
     return issue_token_pair(session, settings, user, now=now)
 
 
-def _revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
+def _revoke_family(session: Session, runtime: Runtime, family_id: uuid.UUID, now: datetime) -> None:
+    """Revoke a login: its refresh tokens and, by their ``fam`` claim, its access tokens."""
     session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    revocation.revoke_family(session, runtime, family_id, now)
 
 
-def _rotate(
-    session: Session, settings: Settings, token_hash: str, now: datetime
-) -> TokenPair | None:
+def _rotate(session: Session, runtime: Runtime, token_hash: str, now: datetime) -> TokenPair | None:
     """The next pair, or None after revoking the family of a reused token (to be committed)."""
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     if row is None:
@@ -114,7 +119,7 @@ def _rotate(
     if row.revoked_at is not None:
         raise AuthenticationFailed("refresh token revoked")
     if row.used_at is not None:
-        _revoke_family(session, row.family_id, now)
+        _revoke_family(session, runtime, row.family_id, now)
         return None
     if row.expires_at <= now:
         raise AuthenticationFailed("refresh token expired")
@@ -129,12 +134,12 @@ def _rotate(
         .execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        _revoke_family(session, row.family_id, now)  # a concurrent request spent it first
+        _revoke_family(session, runtime, row.family_id, now)  # a concurrent request spent it
         return None
     user = session.get(User, row.user_id)
     if user is None:  # pragma: no cover - the cascade deletes the tokens with the user
         raise AuthenticationFailed("invalid refresh token")
-    return issue_token_pair(session, settings, user, family_id=row.family_id, now=now)
+    return issue_token_pair(session, runtime.settings, user, family_id=row.family_id, now=now)
 
 
 def refresh(runtime: Runtime, refresh_token: str, now: datetime | None = None) -> TokenPair:
@@ -145,7 +150,7 @@ def refresh(runtime: Runtime, refresh_token: str, now: datetime | None = None) -
     """
     now = now or utcnow()
     with runtime.db.session() as session:
-        pair = _rotate(session, runtime.settings, hash_refresh_token(refresh_token), now)
+        pair = _rotate(session, runtime, hash_refresh_token(refresh_token), now)
     if pair is None:
         raise AuthenticationFailed(
             "refresh token already used: every token of this login has been revoked"
@@ -154,18 +159,23 @@ def refresh(runtime: Runtime, refresh_token: str, now: datetime | None = None) -
 
 
 def logout(runtime: Runtime, claims: AccessClaims, refresh_token: str | None = None) -> None:
-    """Revoke the access token and, when given, the family of the caller's refresh token.
+    """Revoke the caller's whole login: the access token, its family (``fam``: every refresh
+    and access token of the login) and, when given, the family of ``refresh_token``.
 
     A refresh token that is unknown or belongs to someone else is left alone (logout stays
-    idempotent and reveals nothing).
+    idempotent and reveals nothing). One transaction; Redis is written before it commits.
     """
-    revocation.revoke(runtime, claims)
-    if refresh_token is None:
-        return
     now = utcnow()
     with runtime.db.session() as session:
-        row = session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
-        )
-        if row is not None and row.user_id == claims.user_id:
-            _revoke_family(session, row.family_id, now)
+        families = set() if claims.family_id is None else {claims.family_id}
+        if refresh_token is not None:
+            row = session.scalar(
+                select(RefreshToken).where(
+                    RefreshToken.token_hash == hash_refresh_token(refresh_token)
+                )
+            )
+            if row is not None and row.user_id == claims.user_id:
+                families.add(row.family_id)
+        revocation.revoke_token(session, runtime, claims, now)
+        for family_id in sorted(families):
+            _revoke_family(session, runtime, family_id, now)

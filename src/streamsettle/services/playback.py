@@ -3,10 +3,13 @@
 The clock is an argument (``now``, an aware datetime; the current time when None) so that
 tests pin it; the HTTP routes take it from a dependency that tests override. The store is
 the Redis one when Redis is configured, the database one otherwise, built once per runtime.
+A stop is answered only once its watch log (and the viewer's resume position) is committed,
+through the flusher's writer; the flusher then releases the stopped session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import uuid
@@ -15,11 +18,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from streamsettle.db.models import User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.domain.periods import business_date
 from streamsettle.domain.playback import Progress, position_to_ms
-from streamsettle.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, RateLimited
+from streamsettle.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+)
 from streamsettle.runtime import Runtime
 from streamsettle.services import revocation
 from streamsettle.services.rate_limit import WindowCounter, heartbeat_limits
@@ -35,7 +47,7 @@ from streamsettle.sessions import (
     SessionStore,
 )
 from streamsettle.sessions.db_store import datetime_to_ms
-from streamsettle.sessions.redis_store import NO_REVOCATION_KEY, AsyncRedisReporter
+from streamsettle.sessions.redis_store import AsyncRedisReporter
 
 MAX_SEQ = 10**9
 MAX_POSITION_SECONDS = 10**6
@@ -242,17 +254,21 @@ async def record_heartbeat_async(
     playing: bool,
     now: datetime | None = None,
 ) -> Totals:
-    """``record_heartbeat`` for async callers with Redis: the token's revocation check, the
-    rate limits and the rules all happen in one Lua call, without a thread hop."""
+    """``record_heartbeat`` for async callers with Redis: the token's and its login's
+    revocation checks, the rate limits and the rules all happen in one Lua call, without a
+    thread hop. After Redis lost its data the revocations are loaded first (once)."""
     caller_id = None if claims is None else claims.user_id
     report = _report(
         session_id, caller_id, seq=seq, position=position, playing=playing, stop=False, now=now
     )
-    outcome = await reporter.report(
-        report,
-        limits=heartbeat_limits(runtime.settings, ip, session_id),
-        revoked_key=NO_REVOCATION_KEY if claims is None else revocation.redis_key(claims.jti),
-    )
+    limits = heartbeat_limits(runtime.settings, ip, session_id)
+    keys = None if claims is None else revocation.lua_keys(claims)
+    outcome = await reporter.report(report, limits=limits, revocation_keys=keys)
+    if outcome.status is ReportStatus.REVOCATIONS_MISSING:
+        await asyncio.to_thread(revocation.load, runtime)
+        outcome = await reporter.report(report, limits=limits, revocation_keys=keys)
+        if outcome.status is ReportStatus.REVOCATIONS_MISSING:
+            raise ServiceUnavailable("token revocations are being reloaded; try again")
     _refuse(outcome)
     if outcome.status is ReportStatus.ENDED:
         raise NotFound("playback session is closed")
@@ -268,18 +284,37 @@ def stop_session(
     position: Number,
     now: datetime | None = None,
 ) -> Totals:
-    """Stop: a final playing report. Stopping an ended session (even one already flushed to
-    a watch log) is a no-op that answers the final totals."""
+    """Stop: a final playing report, answered once its watch log is committed. Stopping an
+    ended session (even one already flushed to a watch log) is a no-op that answers the
+    final totals (and stores the watch log if an earlier stop's write failed)."""
     report = _report(
         session_id, caller_id, seq=seq, position=position, playing=True, stop=True, now=now
     )
-    outcome = session_store(runtime).report(report)
+    store = session_store(runtime)
+    outcome = store.report(report)
     if outcome.status is ReportStatus.NOT_FOUND:
         flushed = _flushed_totals(runtime, session_id, caller_id)
         if flushed is not None:
             return flushed
     _refuse(outcome)
+    _write_stopped(runtime, store, session_id)
     return _totals(session_id, outcome)
+
+
+def _write_stopped(runtime: Runtime, store: SessionStore, session_id: uuid.UUID) -> None:
+    """The stopped session's watch log, through the flusher's (idempotent) writer. A session
+    no longer held was released by a flusher, after committing its watch log."""
+    from streamsettle.services.flusher import write_watch_logs  # the flusher imports this module
+
+    stopped = store.get(session_id)
+    if stopped is None:
+        return
+    try:
+        write_watch_logs(runtime, [stopped])
+    except IntegrityError as exc:  # its video or viewer was deleted meanwhile
+        raise Conflict("the session's video or viewer no longer exists") from exc
+    except OperationalError as exc:
+        raise ServiceUnavailable("the database is unavailable; send the stop again") from exc
 
 
 def _flushed_totals(

@@ -1,4 +1,5 @@
-"""JWT access tokens: short-lived, signed with one pinned algorithm, revocable by ``jti``.
+"""JWT access tokens: short-lived, signed with one pinned algorithm, revocable by ``jti``
+and, through the ``fam`` claim (the refresh-token family of the login), with their login.
 
 The algorithm is fixed by configuration and passed to PyJWT as the only accepted one, so
 ``alg: none`` or a token signed for another algorithm or key is refused.
@@ -25,6 +26,8 @@ class AccessClaims:
     roles: tuple[str, ...]
     jti: str
     expires_at: datetime
+    family_id: uuid.UUID | None = None
+    """The login (refresh-token family) the token belongs to; None for a token issued alone."""
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -37,12 +40,21 @@ def _signing_key(settings: Settings) -> str:
 
 
 def issue_access_token(
-    settings: Settings, user_id: int, roles: list[str], now: datetime | None = None
+    settings: Settings,
+    user_id: int,
+    roles: list[str],
+    now: datetime | None = None,
+    *,
+    family_id: uuid.UUID | None = None,
 ) -> tuple[str, AccessClaims]:
     now = now or datetime.now(UTC)
     expires_at = now + timedelta(seconds=settings.access_token_ttl_seconds)
     claims = AccessClaims(
-        user_id=user_id, roles=tuple(roles), jti=uuid.uuid4().hex, expires_at=expires_at
+        user_id=user_id,
+        roles=tuple(roles),
+        jti=uuid.uuid4().hex,
+        expires_at=expires_at,
+        family_id=family_id,
     )
     payload = {
         "sub": str(user_id),
@@ -52,6 +64,8 @@ def issue_access_token(
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
     }
+    if family_id is not None:
+        payload["fam"] = str(family_id)
     token = jwt.encode(payload, _signing_key(settings), algorithm=settings.jwt_algorithm)
     return token, claims
 
@@ -94,6 +108,8 @@ def _verified(algorithm: str, key_source: str, key_is_file: bool, token: str) ->
         raise AuthenticationFailed("invalid access token")
     try:
         expires_at = datetime.fromtimestamp(int(payload["exp"]), UTC)
+        family = payload.get("fam")
+        family_id = None if family is None else uuid.UUID(str(family))
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise AuthenticationFailed("invalid access token") from exc
     return AccessClaims(
@@ -101,4 +117,5 @@ def _verified(algorithm: str, key_source: str, key_is_file: bool, token: str) ->
         roles=tuple(str(r) for r in roles),
         jti=str(payload["jti"]),
         expires_at=expires_at,
+        family_id=family_id,
     )

@@ -9,7 +9,12 @@ A session moves ``live`` -> ``stopped`` (a stop, or the flusher closing it after
 timeout) -> gone (the flusher deletes it after its watch log is committed). ``claim_*``
 closes and leases sessions; ``release`` deletes them. Claiming twice is harmless: the watch
 log insert is idempotent on the session id, so a crash between commit and release only
-means the next claim writes nothing new and releases.
+means the next claim writes nothing new and releases. A stop's watch log is written before
+the stop is answered; the flusher still claims and releases the stopped session.
+
+A store that can lose its data (Redis) reports the sessions changed since they were last
+taken (``take_changed``) so that the flusher checkpoints them in the database, says which
+sessions it still holds (``holding``) and whether it lost its data (``lost_data``).
 """
 
 from __future__ import annotations
@@ -85,7 +90,10 @@ class ReportStatus(StrEnum):
     NOT_FOUND = "not_found"
     UNAUTHENTICATED = "unauthenticated"
     REVOKED = "revoked"
-    """The caller's access token is revoked (only reported when the store checks it)."""
+    """The caller's access token or its login is revoked (only when the store checks it)."""
+    REVOCATIONS_MISSING = "revocations_missing"
+    """The store cannot check the caller's token: its copy of the revocations is gone (Redis
+    lost its data). Nothing was applied; load them and send the report again."""
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
 
@@ -128,3 +136,17 @@ class SessionStore(Protocol):
 
     def live_count(self) -> int:
         """Sessions held, live or waiting for the flusher."""
+
+    def get(self, session_id: uuid.UUID) -> LiveSession | None:
+        """The session as held now, or None once released (or never held)."""
+
+    def take_changed(self, limit: int) -> list[LiveSession]:
+        """Up to ``limit`` sessions started or changed by an accepted report since they were
+        last taken, as held now (any state); empty for a store that cannot lose them."""
+
+    def holding(self, session_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these sessions the store still holds."""
+
+    def lost_data(self) -> bool:
+        """True once after the store lost what it held (and the first time it is asked):
+        a marker the store keeps was missing; it is set again by this call."""

@@ -11,6 +11,7 @@ time from which a flusher may take it once it is stopped (the stop time, or a le
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -196,6 +197,23 @@ class DatabaseSessionStore:
     def live_count(self) -> int:
         with self.db.session() as s:
             return int(s.scalar(select(func.count()).select_from(Row)) or 0)
+
+    def get(self, session_id: uuid.UUID) -> LiveSession | None:
+        with self.db.session() as s:
+            row = s.get(Row, session_id)
+            return None if row is None else self._to_live(row)
+
+    def take_changed(self, limit: int) -> list[LiveSession]:
+        return []  # the database is its own checkpoint
+
+    def holding(self, session_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        if not session_ids:
+            return set()
+        with self.db.session() as s:
+            return set(s.scalars(select(Row.id).where(Row.id.in_(session_ids))))
+
+    def lost_data(self) -> bool:
+        return False
 
 
 def _progress(row: Row) -> Progress:

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 REPORT = """
 -- Any number of reports in one call, applied in order (one round trip for a whole batch
--- of heartbeats; issue 6). For each report, ARGV[r] is one space-separated string (one
--- argument for the client to encode, not ten):
+-- of heartbeats). For each report, ARGV[r] is one space-separated string (one argument for
+-- the client to encode, not eleven):
 --   1 session id, 2 now_ms, 3 caller ('-' = anonymous), 4 seq, 5 position_ms,
---   6 playing '1'|'0', 7 stop '1'|'0', 8 grace_ms, 9.. its rate limits (L of them);
--- and its 4 + L keys follow the previous report's in KEYS:
---   1 session hash, 2 live zset, 3 ended zset, 4 the caller's token-revoked marker,
---   5.. rate-limit counters of this window, aligned with the limits.
+--   6 playing '1'|'0', 7 stop '1'|'0', 8 grace_ms, 9 check the caller's token '1'|'0',
+--   10.. its rate limits (L of them);
+-- and its 7 + L keys follow the previous report's in KEYS:
+--   1 session hash, 2 live zset, 3 ended zset, 4 changed set (sessions to checkpoint),
+--   5 revocations-loaded marker, 6 the token's revoked marker, 7 its login's revoked marker,
+--   8.. rate-limit counters of this window, aligned with the limits.
 -- The reply holds one {status, watched_ms, reached, retry_after_ms} per report.
 local function report(K, A)
   local now = tonumber(A[2])
-  for i = 5, #K do
+  local check = A[9] == '1'
+  -- Before the limits, so that the report sent again once they are loaded counts once.
+  if check and redis.call('EXISTS', K[5]) == 0 then
+    return {'revocations_missing', 0, '', 0}
+  end
+  for i = 8, #K do
     local count = redis.call('INCR', K[i])
     if count == 1 then redis.call('PEXPIRE', K[i], 2000) end
-    if count > tonumber(A[i + 4]) then
+    if count > tonumber(A[i + 2]) then
       return {'rate_limited', 0, '', 1000 - now % 1000}
     end
   end
-  if A[3] ~= '' and redis.call('EXISTS', K[4]) == 1 then
+  if check and redis.call('EXISTS', K[6], K[7]) > 0 then
     return {'revoked', 0, '', 0}
   end
   local f = redis.call('HMGET', K[1], 'state', 'viewer', 'seq', 'pos', 'at', 'watched',
@@ -73,6 +80,7 @@ local function report(K, A)
   end
   if not accepted then return {'duplicate', watched, reached, 0} end
   redis.call('ZADD', K[2], A[2], A[1])
+  redis.call('SADD', K[4], A[1])
   return {'accepted', watched, reached, 0}
 end
 
@@ -83,8 +91,8 @@ for r = 1, #ARGV do
   for v in string.gmatch(ARGV[r], '%S+') do A[#A + 1] = v end
   if A[3] == '-' then A[3] = '' end
   local K = {}
-  for i = 1, #A - 4 do K[i] = KEYS[k + i] end
-  k = k + #A - 4
+  for i = 1, #A - 2 do K[i] = KEYS[k + i] end
+  k = k + #A - 2
   replies[r] = report(K, A)
 end
 return replies
@@ -117,6 +125,23 @@ for _, id in ipairs(ids) do
     out[#out + 1] = {id, redis.call('HGETALL', key)}
   else
     redis.call('ZREM', KEYS[2], id)
+  end
+end
+return out
+"""
+
+CHECKPOINT = """
+-- Take up to ARGV[1] sessions out of the changed set (KEYS[1]) and answer {id, HGETALL}
+-- for each one still held (ARGV[2] is the hash key prefix). A session changed again after
+-- this is added again by the report that changed it.
+local limit = tonumber(ARGV[1])
+local out = {}
+while #out < limit do
+  local ids = redis.call('SPOP', KEYS[1], limit - #out)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local h = redis.call('HGETALL', ARGV[2] .. id)
+    if #h > 0 then out[#out + 1] = {id, h} end
   end
 end
 return out

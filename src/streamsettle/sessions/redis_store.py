@@ -5,6 +5,8 @@ Keys (prefix ``playback:``):
 - ``live``          zset id -> ms of the last accepted report, for idle detection
 - ``ended``         zset id -> ms from which a flusher may take it (stop time, or lease end)
 - ``day:{date}``    zset id -> start ms, the sessions that started on a business date
+- ``changed``       set of ids started or changed since the flusher last checkpointed them
+- ``intact``        a marker; missing means Redis lost its data (see ``lost_data``)
 - ``rl:{key}:{s}``  fixed one-second rate-limit windows (expire after 2 s)
 """
 
@@ -18,6 +20,8 @@ from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.typing import EncodableT, FieldT
 
 from streamsettle.domain.playback import WALL_CLOCK_GRACE_MS, Progress
@@ -36,6 +40,8 @@ PREFIX = "playback:"
 SESSION_PREFIX = PREFIX + "session:"
 LIVE_KEY = PREFIX + "live"
 ENDED_KEY = PREFIX + "ended"
+CHANGED_KEY = PREFIX + "changed"
+INTACT_KEY = PREFIX + "intact"
 
 
 def day_key(day: date) -> str:
@@ -91,14 +97,24 @@ def _from_hash(session_id: str, h: dict[str, str]) -> LiveSession:
 NO_REVOCATION_KEY = PREFIX + "no-revocation-check"
 """A key that never exists, passed when the caller's revocation was checked elsewhere."""
 
+RevocationKeys = tuple[str, str, str]
+"""The revocations-loaded marker, the token's revoked key, its login's revoked key."""
+
+_UNCHECKED: RevocationKeys = (NO_REVOCATION_KEY, NO_REVOCATION_KEY, NO_REVOCATION_KEY)
+
 
 def report_call(
-    report: Report, *, limits: Sequence[Limit] = (), revoked_key: str = NO_REVOCATION_KEY
+    report: Report,
+    *,
+    limits: Sequence[Limit] = (),
+    revocation_keys: RevocationKeys | None = None,
 ) -> tuple[list[str], list[str]]:
-    """KEYS and ARGV of the ``REPORT`` script (see ``lua.REPORT`` for their meaning)."""
+    """KEYS and ARGV of the ``REPORT`` script (see ``lua.REPORT`` for their meaning); the
+    caller's token is checked when ``revocation_keys`` are given."""
     sid = str(report.session_id)
     window = report.now_ms // 1000
-    keys = [SESSION_PREFIX + sid, LIVE_KEY, ENDED_KEY, revoked_key]
+    keys = [SESSION_PREFIX + sid, LIVE_KEY, ENDED_KEY, CHANGED_KEY]
+    keys += revocation_keys or _UNCHECKED
     keys += [f"{PREFIX}rl:{limit.key}:{window}" for limit in limits]
     caller = "-" if report.caller_id is None else report.caller_id
     fields = [
@@ -110,6 +126,7 @@ def report_call(
         1 if report.playing else 0,
         1 if report.stop else 0,
         WALL_CLOCK_GRACE_MS,
+        0 if revocation_keys is None else 1,
         *(limit.per_second for limit in limits),
     ]
     return keys, [" ".join(map(str, fields))]
@@ -132,6 +149,7 @@ class RedisSessionStore:
         self.redis = client
         self._report = client.register_script(lua.REPORT)
         self._claim = client.register_script(lua.CLAIM)
+        self._checkpoint = client.register_script(lua.CHECKPOINT)
 
     def create(self, session: LiveSession) -> None:
         sid = str(session.session_id)
@@ -139,6 +157,7 @@ class RedisSessionStore:
         pipe.hset(SESSION_PREFIX + sid, mapping=_to_hash(session))
         pipe.zadd(LIVE_KEY, {sid: session.progress.at_ms})
         pipe.zadd(day_key(session.business_date), {sid: session.started_at_ms})
+        pipe.sadd(CHANGED_KEY, sid)
         pipe.execute()
 
     def report(self, report: Report, *, limits: Sequence[Limit] = ()) -> ReportOutcome:
@@ -201,13 +220,37 @@ class RedisSessionStore:
         live, ended = pipe.execute()
         return int(live) + int(ended)
 
+    def get(self, session_id: uuid.UUID) -> LiveSession | None:
+        sid = str(session_id)
+        h = cast(dict[str, str], self.redis.hgetall(SESSION_PREFIX + sid))
+        return _from_hash(sid, h) if h else None
+
+    def take_changed(self, limit: int) -> list[LiveSession]:
+        rows = cast(
+            list[tuple[str, list[str]]], self._checkpoint([CHANGED_KEY], [limit, SESSION_PREFIX])
+        )
+        return [
+            _from_hash(sid, dict(zip(flat[::2], flat[1::2], strict=True))) for sid, flat in rows
+        ]
+
+    def holding(self, session_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        pipe = self.redis.pipeline(transaction=False)
+        for session_id in session_ids:
+            pipe.exists(SESSION_PREFIX + str(session_id))
+        found = pipe.execute()
+        return {sid for sid, hit in zip(session_ids, found, strict=True) if hit}
+
+    def lost_data(self) -> bool:
+        """The marker is set at the first call; a Redis that comes back empty lacks it."""
+        return bool(self.redis.set(INTACT_KEY, "1", nx=True))
+
 
 _Call = tuple[list[str], list[str], "asyncio.Future[Any]"]
 
 
 class AsyncRedisReporter:
     """Heartbeats from async code (the HTTP hot path): the same script on a redis.asyncio client,
-    plus the caller's token-revocation check folded into the same call.
+    plus the caller's token and login revocation checks folded into the same call.
 
     Reports that arrive while a call is in flight wait for it, then go out together as one
     ``EVALSHA`` that applies them in order. redis-py spends most of its CPU per command and
@@ -226,16 +269,25 @@ class AsyncRedisReporter:
 
     @classmethod
     def from_url(cls, url: str) -> AsyncRedisReporter:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+        """One retry on a connection error: after a Redis restart the pooled connections are
+        dead. Sending a report twice is harmless (the second is a duplicate ``seq``)."""
+        return cls(
+            aioredis.Redis.from_url(
+                url,
+                decode_responses=True,
+                health_check_interval=30,
+                retry=AsyncRetry(NoBackoff(), 1),
+            )
+        )
 
     async def report(
         self,
         report: Report,
         *,
         limits: Sequence[Limit] = (),
-        revoked_key: str = NO_REVOCATION_KEY,
+        revocation_keys: RevocationKeys | None = None,
     ) -> ReportOutcome:
-        keys, args = report_call(report, limits=limits, revoked_key=revoked_key)
+        keys, args = report_call(report, limits=limits, revocation_keys=revocation_keys)
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append((keys, args, reply))
         if self._sender is None:

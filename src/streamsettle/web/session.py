@@ -47,7 +47,7 @@ def _valid_claims(runtime: Runtime, token: str | None) -> AccessClaims | None:
         claims = decode_access_token(runtime.settings, token)
     except AuthenticationFailed:
         return None
-    return None if revocation.is_revoked(runtime, claims.jti) else claims
+    return None if revocation.is_revoked(runtime, claims) else claims
 
 
 def current_session(request: Request, runtime: Runtime) -> WebSession | None:

@@ -144,13 +144,18 @@ def test_logout_revokes_the_access_token_and_the_refresh_family(
     assert len(runtime.redis.keys("revoked-jti:*")) == 1
 
 
-def test_logout_without_a_body_revokes_the_access_token_only(client: TestClient) -> None:
+def test_logout_without_a_body_revokes_the_whole_login(client: TestClient) -> None:
     signup(client, "half@example.com")
     pair = login(client, "half@example.com")
-    headers = bearer(pair["access_token"])
+    _, rotated = _refresh(client, pair["refresh_token"])
+    other = login(client, "half@example.com")  # another device: another login
+    headers = bearer(str(rotated["access_token"]))
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers=headers).status_code == 401
-    assert _refresh(client, pair["refresh_token"])[0] == 200
+    assert _refresh(client, str(rotated["refresh_token"]))[0] == 401
+    assert client.get("/api/v1/me", headers=bearer(pair["access_token"])).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer(other["access_token"])).status_code == 200
+    assert _refresh(client, other["refresh_token"])[0] == 200
 
 
 def test_logout_leaves_another_users_refresh_token_alone(client: TestClient) -> None:

@@ -102,11 +102,12 @@ def test_a_session_the_database_refuses_does_not_hold_back_its_batch(redis_stack
     good = played_session(stack)
     stack.clock.at(0)
     doomed = stack.start(video_id=stack.world.short_video_id)
-    stack.stop(doomed, 1, 5, at=20)
     with stack.runtime.db.session() as s:  # the video disappears while its session is live
         video = s.get(Video, stack.world.short_video_id)
         assert video is not None
         s.delete(video)
+    refused = stack.stop(doomed, 1, 5, at=20)  # stopped, but its watch log cannot be stored
+    assert refused.status_code == 409, refused.text
     assert flush_once(stack.runtime, now=T0 + timedelta(seconds=21)) == 1
     with stack.runtime.db.session() as s:
         assert [str(x) for x in s.scalars(select(WatchLog.session_id))] == [good]

@@ -5,6 +5,7 @@ from streamsettle.db.models.accounts import (
     OidcIdentity,
     RefreshToken,
     RevokedAccessToken,
+    RevokedTokenFamily,
     User,
     UserRole,
 )
@@ -12,6 +13,7 @@ from streamsettle.db.models.batch import BatchRun, BatchStep, Lease, RerunMark
 from streamsettle.db.models.catalogue import Ad, AdSlot, Video
 from streamsettle.db.models.playback import (
     LivePlaybackSession,
+    PlaybackCheckpoint,
     ResumePosition,
     WatchLog,
     WatchLogAdSlot,
@@ -47,12 +49,14 @@ __all__ = [
     "LivePlaybackSession",
     "OidcIdentity",
     "PeriodVideoStats",
+    "PlaybackCheckpoint",
     "RateCard",
     "RateCardTier",
     "RefreshToken",
     "RerunMark",
     "ResumePosition",
     "RevokedAccessToken",
+    "RevokedTokenFamily",
     "User",
     "UserRole",
     "Video",

@@ -80,9 +80,21 @@ class RefreshToken(Base):
 
 
 class RevokedAccessToken(Base):
-    """Revoked access-token ids for the embedded mode (Redis keeps them otherwise)."""
+    """Revoked access-token ids: the truth (Redis, when configured, caches them)."""
 
     __tablename__ = "revoked_access_tokens"
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RevokedTokenFamily(Base):
+    """Logins (refresh-token families) whose access tokens are refused, by the ``fam`` claim.
+
+    Kept until the last access token of the family has expired (``expires_at``).
+    """
+
+    __tablename__ = "revoked_token_families"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

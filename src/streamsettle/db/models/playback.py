@@ -61,6 +61,35 @@ class LivePlaybackSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PlaybackCheckpoint(Base):
+    """The last checkpointed state of a live session held in Redis.
+
+    The flusher copies the sessions changed since its previous pass here, so that losing
+    Redis loses at most one flusher interval of each session's reports: a session Redis no
+    longer holds is flushed from its checkpoint. The row goes when its watch log is written.
+    No foreign keys: a checkpoint must never be refused; the watch log checks them.
+    """
+
+    __tablename__ = "playback_checkpoints"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    video_id: Mapped[int] = mapped_column(BigInteger)
+    viewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    ip: Mapped[str] = mapped_column(String(45))
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(BigInteger)
+    ad_slots: Mapped[str] = mapped_column(Text, default="")
+    start_position_ms: Mapped[int] = mapped_column(BigInteger)
+    position_ms: Mapped[int] = mapped_column(BigInteger)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    watched_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    slots_reached: Mapped[str] = mapped_column(Text, default="")
+    checkpointed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class WatchLog(Base):
     __tablename__ = "watch_logs"
     __table_args__ = (
@@ -98,7 +127,7 @@ class WatchLogAdSlot(Base):
 
 
 class ResumePosition(Base):
-    """Where a logged-in viewer left a video, kept up to date by the flusher."""
+    """Where a logged-in viewer left a video, written with each watch log."""
 
     __tablename__ = "resume_positions"
 
