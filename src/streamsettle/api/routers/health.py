@@ -19,6 +19,9 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
+    """Ready when the primary and Redis answer; a lost read replica only degrades reads,
+    which then go to the primary, so its state is reported without failing the probe."""
+    replica = runtime.db.replica_status().as_dict()
     checks: dict[str, str] = {}
     try:
         with runtime.db.engine.connect() as connection:
@@ -35,10 +38,12 @@ def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
     else:
         checks["redis"] = "not configured"
     if any(v.startswith("error") for v in checks.values()):
-        return error_response(503, "unavailable", "a backing server is unreachable", checks)
-    return {"status": "ready", "checks": checks}
+        details = {**checks, **replica}
+        return error_response(503, "unavailable", "a backing server is unreachable", details)
+    return {"status": "ready", "checks": checks, **replica}
 
 
 @router.get("/metrics")
-def metrics() -> Response:
+def metrics(runtime: RuntimeDep) -> Response:
+    runtime.db.replica_status()  # a scrape refreshes the lag gauges (at most once per interval)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
