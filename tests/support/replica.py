@@ -8,6 +8,7 @@ port 5432 is never touched. The fixture fails loudly when the binaries are missi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from streamsettle.db.migrate import upgrade
 
@@ -69,7 +71,8 @@ class ReplicaPair:
             raise RuntimeError(f"{' '.join(command)} failed: {result.stderr or result.stdout}")
 
     def _pg_ctl(self, data: Path, action: str, *extra: str) -> None:
-        self._run(PG_BIN / "pg_ctl", "-D", data, "-l", data.parent / f"{data.name}.log", action, *extra)
+        log = data.parent / f"{data.name}.log"
+        self._run(PG_BIN / "pg_ctl", "-D", data, "-l", log, action, *extra)
 
     def build(self) -> None:
         self._run(
@@ -128,6 +131,14 @@ class ReplicaPair:
     def resume_replay(self) -> None:
         self._standby("SELECT pg_wal_replay_resume()")
 
+    def ensure_streaming(self) -> None:
+        """Undo what a failed test may have left: a stopped standby or a paused replay."""
+        if not (self.standby_dir / "postmaster.pid").exists():
+            self.start_standby()
+        if self._standby("SELECT pg_get_wal_replay_pause_state()") != "not paused":
+            self.resume_replay()
+        self.wait_caught_up()
+
     def wait_caught_up(self, timeout: float = 30) -> None:
         """Until the standby has replayed everything the primary has written so far."""
         with psycopg.connect(self.admin_conninfo(self.primary_port), autocommit=True) as db:
@@ -137,9 +148,7 @@ class ReplicaPair:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                done = self._standby(
-                    f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"  # noqa: S608
-                )
+                done = self._standby(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")
             except psycopg.OperationalError:
                 done = False  # still starting
             if done:
@@ -151,10 +160,21 @@ class ReplicaPair:
     def stop(self) -> None:
         for data in (self.standby_dir, self.primary_dir):
             if (data / "postmaster.pid").exists():
-                try:
+                with contextlib.suppress(RuntimeError):
                     self._pg_ctl(data, "stop", "-m", "immediate", "-w")
-                except RuntimeError:
-                    pass
+
+
+def read_sessions(target: str) -> float:
+    """Read sessions opened so far on ``target`` ("replica" or "primary"), from the counter."""
+    total = 0.0
+    for metric in REGISTRY.collect():
+        if metric.name == "streamsettle_read_sessions":
+            total += sum(
+                s.value
+                for s in metric.samples
+                if s.name.endswith("_total") and s.labels["target"] == target
+            )
+    return total
 
 
 @pytest.fixture(scope="session")
