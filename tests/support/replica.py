@@ -164,15 +164,18 @@ class ReplicaPair:
                     self._pg_ctl(data, "stop", "-m", "immediate", "-w")
 
 
-def read_sessions(target: str) -> float:
-    """Read sessions opened so far on ``target`` ("replica" or "primary"), from the counter."""
+def read_sessions(target: str, reason: str | None = None) -> float:
+    """Read sessions opened so far on ``target`` ("replica" or "primary"), optionally for one
+    ``reason``, from the ``streamsettle_read_sessions_total`` counter."""
     total = 0.0
     for metric in REGISTRY.collect():
         if metric.name == "streamsettle_read_sessions":
             total += sum(
                 s.value
                 for s in metric.samples
-                if s.name.endswith("_total") and s.labels["target"] == target
+                if s.name.endswith("_total")
+                and s.labels["target"] == target
+                and reason in (None, s.labels["reason"])
             )
     return total
 
