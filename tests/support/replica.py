@@ -57,8 +57,9 @@ def _as_postgres() -> list[str]:
 class ReplicaPair:
     """A primary and its hot standby; methods to stop, start, pause and await the standby."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, conf: str = "") -> None:
         self.root = root
+        self.conf = conf
         self.primary_dir = root / "primary"
         self.standby_dir = root / "standby"
         self.primary_port = _free_port()
@@ -80,7 +81,8 @@ class ReplicaPair:
             "-E", "UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
         with (self.primary_dir / "postgresql.conf").open("a") as conf:
-            conf.write(_CONF.format(sockets=self.root) + f"port = {self.primary_port}\n")
+            conf.write(_CONF.format(sockets=self.root) + self.conf)
+            conf.write(f"\nport = {self.primary_port}\n")
         self._pg_ctl(self.primary_dir, "start", "-w")
         with psycopg.connect(self.admin_conninfo(self.primary_port), autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -180,16 +182,16 @@ def read_sessions(target: str, reason: str | None = None) -> float:
     return total
 
 
-@pytest.fixture(scope="session")
-def replica_pair() -> Iterator[ReplicaPair]:
-    """A primary + hot standby of this run's own, with the schema migrated; stopped at the end."""
+@contextlib.contextmanager
+def running_pair(conf: str = "") -> Iterator[ReplicaPair]:
+    """A migrated primary + hot standby in a temporary folder, stopped and removed after."""
     if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"PostgreSQL server binaries not found in {PG_BIN}", pytrace=False)
+        raise RuntimeError(f"PostgreSQL server binaries not found in {PG_BIN}")
     root = Path(tempfile.mkdtemp(prefix="streamsettle-replica-"))
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
-    pair = ReplicaPair(root)
+    pair = ReplicaPair(root, conf)
     try:
         pair.build()
         upgrade(pair.primary_url)
@@ -198,3 +200,13 @@ def replica_pair() -> Iterator[ReplicaPair]:
     finally:
         pair.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def replica_pair() -> Iterator[ReplicaPair]:
+    """The run's own primary + hot standby (see ``running_pair``), built on first use."""
+    try:
+        with running_pair() as pair:
+            yield pair
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
