@@ -161,6 +161,12 @@ def test_a_lagging_standby_is_skipped_and_its_lag_exported(
         strict.close()
 
 
+def test_without_a_replica_readyz_says_so_and_reads_use_the_primary(client: TestClient) -> None:
+    body = client.get("/readyz").json()
+    assert (body["status"], body["replica"]) == ("ready", "not configured")
+    assert "replica_lag_bytes" not in body
+
+
 def test_write_marks_in_redis_and_in_process(replica_runtime: Runtime) -> None:
     """Pins nest, the position only grows, and a released mark expires."""
     assert replica_runtime.redis is not None
