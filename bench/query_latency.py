@@ -41,6 +41,7 @@ from bench.common import (
 )
 from streamsettle.api.app import create_app
 from streamsettle.config import Settings
+from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch.steps import refresh_rollups
 from streamsettle.services.tokens import issue_access_token
@@ -222,6 +223,7 @@ def _database(replica: bool) -> Iterator[tuple[str, ReplicaPair | None]]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     exit_cleanly_on_sigterm()
+    configure_logging("WARNING", json=False)  # to stderr: stdout carries the JSON lines
     args_parser = parser(__doc__.splitlines()[0] if __doc__ else "query latency")
     args_parser.add_argument("--videos", type=int, default=100_000)
     args_parser.add_argument("--days", type=int, default=365)
