@@ -7,16 +7,20 @@ serves, so "older state" means the figures as they were when the replay stopped.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from replica_stage import Stage
+from sqlalchemy import select
 
 from streamsettle.api.app import create_app
+from streamsettle.db.models import User
 from streamsettle.db.replica import LocalWriteMarks, RedisWriteMarks
 from streamsettle.runtime import Runtime
+from streamsettle.services.passwords import hash_password
 from support.replica import read_sessions
 
 DAY1, DAY2 = "2026-11-01", "2026-11-02"
@@ -188,3 +192,51 @@ def test_write_marks_in_redis_and_in_process(replica_runtime: Runtime) -> None:
     clock[0] = 1.1
     for marks in both:
         assert marks.get(7).lsn is None
+
+
+def _page_views(html: str, day: str) -> int | None:
+    """The views of ``day`` in the page's daily table, None when the day is not listed."""
+    match = re.search(rf'<tr><td>{day}</td><td class="num">([\d,]+)</td>', html)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def test_the_settlement_page_reads_the_standby_and_survives_its_loss(paused: Stage) -> None:
+    stage, client = paused, paused.client
+    with stage.runtime.db.session() as session:
+        user = session.scalars(select(User).where(User.email == "a@replica.test")).one()
+        user.password_hash = hash_password("page-password-1")
+    stage.pair.resume_replay()
+    stage.pair.wait_caught_up()
+    form = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    login = client.post(
+        "/login",
+        data={"email": "a@replica.test", "password": "page-password-1", "csrf_token": token[1]},
+        follow_redirects=False,
+    )
+    assert login.status_code == 303
+    stage.pair.pause_replay()
+    stage.import_views(DAY2, 5)
+    stage.settle(DAY2)
+
+    replica = read_sessions("replica")
+    older = client.get("/", params=MONTH)
+    assert older.status_code == 200
+    assert (_page_views(older.text, DAY1), _page_views(older.text, DAY2)) == (3, None)
+    assert read_sessions("replica") == replica + 1
+
+    stage.pair.resume_replay()
+    stage.pair.wait_caught_up()
+    assert _page_views(client.get("/", params=MONTH).text, DAY2) == 5
+
+    stage.pair.stop_standby()
+    try:
+        primary = read_sessions("primary")
+        page = client.get("/", params=MONTH)
+        assert page.status_code == 200 and _page_views(page.text, DAY2) == 5
+        csv = client.get("/settlements.csv", params=MONTH)
+        assert csv.status_code == 200 and f"{DAY2}," in csv.text
+        assert read_sessions("primary") == primary + 2
+    finally:
+        stage.pair.start_standby()
