@@ -42,7 +42,7 @@ log_min_messages = warning
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -62,8 +62,8 @@ class ReplicaPair:
         self.conf = conf
         self.primary_dir = root / "primary"
         self.standby_dir = root / "standby"
-        self.primary_port = _free_port()
-        self.standby_port = _free_port()
+        self.primary_port = free_port()
+        self.standby_port = free_port()
 
     def _run(self, *args: str | Path, timeout: float = 120) -> None:
         command = [*_as_postgres(), *(str(a) for a in args)]

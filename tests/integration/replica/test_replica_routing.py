@@ -12,16 +12,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from replica_stage import Stage
 from sqlalchemy import select
 
 from streamsettle.api.app import create_app
 from streamsettle.db.models import User
-from streamsettle.db.replica import LocalWriteMarks, RedisWriteMarks
+from streamsettle.db.replica import LocalWriteMarks, RedisWriteMarks, ReplicaRouter
 from streamsettle.runtime import Runtime
 from streamsettle.services.passwords import hash_password
-from support.replica import read_sessions
+from support.replica import free_port, read_sessions
 
 DAY1, DAY2 = "2026-11-01", "2026-11-02"
 MONTH = {"period": "month", "date": DAY1}
@@ -240,3 +243,24 @@ def test_the_settlement_page_reads_the_standby_and_survives_its_loss(paused: Sta
         assert read_sessions("primary") == primary + 2
     finally:
         stage.pair.start_standby()
+
+
+def test_without_its_write_marks_a_read_uses_the_primary(replica_runtime: Runtime) -> None:
+    """Redis unreachable: no mark can be read or stored, so reads by users take the safe
+    side (the primary) and writes are not refused; reads without a user keep the replica."""
+    db = replica_runtime.db
+    assert db.replica is not None
+    broken = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    router = ReplicaRouter(
+        db.engine,
+        db.read_engine,
+        RedisWriteMarks(broken, 60),
+        max_lag_seconds=30,
+        check_interval_seconds=1,
+        catch_up_wait_seconds=0.2,
+    )
+    with router.writing(1):
+        pass
+    assert router.choose(1) == ("primary", "write marks unavailable")
+    assert router.choose(None) == ("replica", "anonymous")
+    broken.close()
