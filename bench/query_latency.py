@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from bench.common import (
     Stopwatch,
@@ -351,7 +352,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 # A writer's read: each sample follows the same creator's write (untimed), so
                 # on the replica it waits for the standby to replay that write (or falls back).
                 for reads, client in clients.items():
+                    before = _read_routes()
                     figures = _time_after_write(client, writer, first, args.samples)
+                    after = _read_routes()
+                    delta = {k: int(v - before.get(k, 0)) for k, v in after.items()}
+                    routes = {k: n for k, n in delta.items() if n}
                     scenario = "creator_settlement_after_own_write"
                     emit(
                         {
@@ -360,8 +365,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                             "reads": reads,
                             **sizes,
                             **figures,
+                            **({"routes": routes} if routes else {}),
                         }
                     )
+
+
+def _read_routes() -> dict[str, float]:
+    """Read sessions so far by "target: reason" (the router's counter)."""
+    routes: dict[str, float] = {}
+    for metric in REGISTRY.collect():
+        if metric.name == "streamsettle_read_sessions":
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    routes[f"{sample.labels['target']}: {sample.labels['reason']}"] = sample.value
+    return routes
 
 
 def _time_after_write(
