@@ -241,7 +241,8 @@ class ReplicaRouter:
 
     def _publish(self, status: ReplicaStatus) -> ReplicaStatus:
         if status.state != (self._status.state if self._status else None):
-            log.info("replica state", **status.as_dict())
+            report = log.info if status.state == "ok" else log.warning
+            report("replica state", **status.as_dict())
         self._status = status
         self._checked_at = self._clock()
         REPLICA_UP.set(1 if status.state == "ok" else 0)
