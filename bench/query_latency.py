@@ -9,6 +9,12 @@ and secondary indexes built after the load, then ``VACUUM ANALYZE``, as a settle
 be after autovacuum. ``--quick`` is a seconds-long run for CI.
 
     python -m bench.query_latency --videos 10000 --days 365
+    python -m bench.query_latency --replica   # also from a hot standby, same run
+
+``--replica`` builds a PostgreSQL primary and hot standby of its own (the test suite's
+``running_pair``: the machine's server binaries, free ports, a temporary folder), loads the
+primary, waits for the standby to replay it, then times every scenario twice: reads from the
+primary alone and reads routed to the standby (``"reads"`` in each record).
 """
 
 from __future__ import annotations
@@ -16,13 +22,15 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from bench.common import (
     Stopwatch,
@@ -34,9 +42,13 @@ from bench.common import (
 )
 from streamsettle.api.app import create_app
 from streamsettle.config import Settings
+from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch.steps import refresh_rollups
 from streamsettle.services.tokens import issue_access_token
+
+if TYPE_CHECKING:
+    from tests.support.replica import ReplicaPair
 
 LAST_DAY = date(2026, 11, 30)
 TABLES = ("daily_video_stats", "daily_settlements")
@@ -176,13 +188,53 @@ def _time(
     return _percentiles(timings)
 
 
+_PAIR_CONF = """
+shared_buffers = 128MB
+max_wal_size = 4GB
+"""
+"""The pair's servers as the shared server runs (its shared_buffers); fsync stays off there,
+which only speeds up the load, never the timed reads."""
+
+
+def _settings(url: str, read_url: str | None = None) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=url,
+        database_read_url=read_url,
+        jwt_secret=SECRET,
+        embedded=False,
+        log_json=False,
+        run_flusher=False,
+        run_scheduler=False,
+    )
+
+
+@contextmanager
+def _database(replica: bool) -> Iterator[tuple[str, ReplicaPair | None]]:
+    """The throwaway database on the bench server, or a primary + standby of our own."""
+    if not replica:
+        with throwaway_database() as url:
+            yield url, None
+        return
+    from tests.support.replica import running_pair  # the test suite's pair builder
+
+    with running_pair(_PAIR_CONF) as pair:
+        yield pair.primary_url, pair
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     exit_cleanly_on_sigterm()
+    configure_logging("WARNING", json=False)  # to stderr: stdout carries the JSON lines
     args_parser = parser(__doc__.splitlines()[0] if __doc__ else "query latency")
     args_parser.add_argument("--videos", type=int, default=100_000)
     args_parser.add_argument("--days", type=int, default=365)
     args_parser.add_argument("--creators", type=int, default=1_000)
     args_parser.add_argument("--samples", type=int, default=50, help="requests per scenario")
+    args_parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="own primary + hot standby; every scenario timed reading from each, same run",
+    )
     args = args_parser.parse_args(argv)
     if args.quick:
         args.videos, args.days, args.creators, args.samples = 2_000, 60, 50, 20
@@ -194,9 +246,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "samples": args.samples,
     }
     first = LAST_DAY - timedelta(days=args.days - 1)
-    with throwaway_database() as url:
+    with _database(args.replica) as (url, pair):
         with Stopwatch() as watch:
             load = _load(url, args.videos, args.days, args.creators)
+        if pair is not None:
+            with Stopwatch() as replay:
+                pair.wait_caught_up(timeout=3600)
+            load["standby_catch_up_seconds"] = round(replay.seconds, 1)
         emit(
             {
                 "name": "query_latency",
@@ -206,16 +262,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 **load,
             }
         )
-        settings = Settings(
-            _env_file=None,
-            database_url=url,
-            jwt_secret=SECRET,
-            embedded=False,
-            log_json=False,
-            run_flusher=False,
-            run_scheduler=False,
-        )
-        runtime = Runtime.from_settings(settings)
+        settings = _settings(url)
+        runtimes = {"primary": Runtime.from_settings(settings)}
+        if pair is not None:
+            runtimes["replica"] = Runtime.from_settings(_settings(url, pair.standby_url))
         admin = issue_access_token(settings, args.creators + 1, ["admin"])[0]
         creator_tokens = {
             c: issue_access_token(settings, c, ["creator"])[0]
@@ -284,14 +334,72 @@ def main(argv: Sequence[str] | None = None) -> None:
                 admin,
             ),
         }
-        rng = random.Random(7)
-        try:
-            with TestClient(create_app(runtime)) as client:
-                for scenario, make in scenarios.items():
-                    figures = _time(client, make, args.samples, rng)
-                    emit({"name": "query_latency", "scenario": scenario, **sizes, **figures})
-        finally:
-            runtime.close()
+        writer = creator_tokens[1]
+        with ExitStack() as stack:
+            for rt in runtimes.values():
+                stack.callback(rt.close)
+            clients = {
+                t: stack.enter_context(TestClient(create_app(rt))) for t, rt in runtimes.items()
+            }
+            for scenario, make in scenarios.items():
+                for reads, client in clients.items():  # the same draws for each target
+                    figures = _time(client, make, args.samples, random.Random(scenario))
+                    record: dict[str, Any] = {"name": "query_latency", "scenario": scenario}
+                    if pair is not None:
+                        record["reads"] = reads
+                    emit({**record, **sizes, **figures})
+            if pair is not None:
+                # A writer's read: each sample follows the same creator's write (untimed), so
+                # on the replica it waits for the standby to replay that write (or falls back).
+                for reads, client in clients.items():
+                    before = _read_routes()
+                    figures = _time_after_write(client, writer, first, args.samples)
+                    after = _read_routes()
+                    delta = {k: int(v - before.get(k, 0)) for k, v in after.items()}
+                    routes = {k: n for k, n in delta.items() if n}
+                    scenario = "creator_settlement_after_own_write"
+                    emit(
+                        {
+                            "name": "query_latency",
+                            "scenario": scenario,
+                            "reads": reads,
+                            **sizes,
+                            **figures,
+                            **({"routes": routes} if routes else {}),
+                        }
+                    )
+
+
+def _read_routes() -> dict[str, float]:
+    """Read sessions so far by "target: reason" (the router's counter)."""
+    routes: dict[str, float] = {}
+    for metric in REGISTRY.collect():
+        if metric.name == "streamsettle_read_sessions":
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    routes[f"{sample.labels['target']}: {sample.labels['reason']}"] = sample.value
+    return routes
+
+
+def _time_after_write(
+    client: TestClient, token: str, first: date, samples: int
+) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"period": "month", "date": first.isoformat()}
+    timings = []
+    for n in range(samples + 2):
+        made = client.post(
+            "/api/v1/videos", json={"title": f"new {n}", "duration_seconds": 60}, headers=headers
+        )
+        if made.status_code != 201:
+            raise RuntimeError(f"video not created: {made.status_code} {made.text[:200]}")
+        started = time.perf_counter()
+        response = client.get("/api/v1/settlements/creators/me", params=params, headers=headers)
+        if n >= 2:  # the first two warm up
+            timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"settlement read: {response.status_code} {response.text[:200]}")
+    return _percentiles(timings)
 
 
 if __name__ == "__main__":

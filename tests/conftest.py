@@ -29,6 +29,7 @@ from streamsettle.config import Settings
 from streamsettle.db.base import Base
 from streamsettle.db.migrate import upgrade
 from streamsettle.runtime import Runtime
+from support.replica import ReplicaPair, replica_pair
 
 PG_ADMIN_URL = os.environ.get(
     "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -36,6 +37,7 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("STREAMSETTLE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TEST_SECRET = "test-secret-" + "x" * 40
 KEEP_TABLES = {"rate_cards", "rate_card_tiers", "alembic_version"}
+__all__ = ["replica_pair"]  # the session's primary + standby pair, built on first use
 
 
 def _admin_engine() -> sa.Engine:
@@ -163,6 +165,39 @@ def runtime(_session_runtime: Runtime) -> Runtime:
     assert _session_runtime.redis is not None
     _flush_keeping_claim(_session_runtime.redis)
     return _session_runtime
+
+
+@pytest.fixture(scope="session")
+def _session_replica_runtime(replica_pair: ReplicaPair, redis_url: str) -> Iterator[Runtime]:
+    settings = make_settings(
+        database_url=replica_pair.primary_url,
+        database_read_url=replica_pair.standby_url,
+        redis_url=redis_url,
+    )
+    rt = Runtime.from_settings(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def replica_runtime(_session_replica_runtime: Runtime, replica_pair: ReplicaPair) -> Runtime:
+    """A runtime on the pair's primary that reads from its hot standby, emptied before the
+    test, with the standby streaming, caught up and known healthy."""
+    replica_pair.ensure_streaming()
+    _truncate(_session_replica_runtime)
+    assert _session_replica_runtime.redis is not None
+    _flush_keeping_claim(_session_replica_runtime.redis)
+    replica_pair.wait_caught_up()
+    assert _session_replica_runtime.db.replica is not None
+    _session_replica_runtime.db.replica.refresh()
+    return _session_replica_runtime
+
+
+@pytest.fixture
+def replica_client(replica_runtime: Runtime) -> Iterator[TestClient]:
+    """The whole app over ASGI, writing to the pair's primary and reading from its standby."""
+    with TestClient(create_app(replica_runtime)) as test_client:
+        yield test_client
 
 
 @pytest.fixture(scope="session")

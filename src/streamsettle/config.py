@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(
         default=1024**3, gt=0, description="request body limit of the NDJSON watch-log import"
     )
+    replica_max_lag_seconds: float = Field(
+        default=30, gt=0, description="a replica further behind is skipped for reads"
+    )
+    replica_check_interval_seconds: float = Field(
+        default=1.0, gt=0, description="how often one process checks the replica's health"
+    )
+    replica_catch_up_wait_ms: int = Field(
+        default=200, ge=0, description="how long a writer's read waits for the replica"
+    )
+    read_your_writes_seconds: int = Field(
+        default=60, gt=0, description="how long a user's last write position is remembered"
+    )
     timezone: str = "Asia/Seoul"
     embedded: bool | None = Field(
         default=None, description="Demo mode; defaults to true when the database is SQLite."

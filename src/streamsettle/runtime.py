@@ -24,9 +24,8 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or get_settings()
-        return cls(
-            settings=settings, db=Database.from_settings(settings), redis=make_redis(settings)
-        )
+        client = make_redis(settings)
+        return cls(settings=settings, db=Database.from_settings(settings, client), redis=client)
 
     def close(self) -> None:
         self.db.dispose()

@@ -50,14 +50,7 @@ def get_db_session(runtime: RuntimeDep) -> Iterator[Session]:
         yield session
 
 
-def get_read_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A read session, returned to the pool as soon as the route function returns."""
-    with runtime.db.read_session() as session:
-        yield session
-
-
 DbSession = Annotated[Session, Depends(get_db_session, scope=SESSION_SCOPE)]
-ReadSession = Annotated[Session, Depends(get_read_session, scope=SESSION_SCOPE)]
 
 
 def get_optional_claims(
@@ -74,6 +67,27 @@ def get_optional_claims(
 
 
 OptionalClaims = Annotated[AccessClaims | None, Depends(get_optional_claims)]
+
+
+def get_read_session(runtime: RuntimeDep, claims: OptionalClaims) -> Iterator[Session]:
+    """A statistics read: on the replica when it may serve this caller (``db.replica``)."""
+    with runtime.db.read_session(claims.user_id if claims else None) as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(get_read_session, scope=SESSION_SCOPE)]
+
+
+def record_writes(runtime: RuntimeDep, claims: OptionalClaims) -> Iterator[None]:
+    """Around a write route: the caller's reads stay on the primary until the replica has it.
+
+    Declared in the route's ``dependencies``, so it is entered before and left after the
+    route's unit of work."""
+    with runtime.db.writes_by(claims.user_id if claims else None):
+        yield
+
+
+RecordsWrites = Depends(record_writes, scope=SESSION_SCOPE)
 
 
 def get_claims(claims: OptionalClaims) -> AccessClaims:

@@ -85,7 +85,7 @@ def dashboard(
     if who is None:
         return _to_login(request)
     window = choose_window(period, day, runtime.settings)
-    with runtime.db.read_session() as session:
+    with runtime.db.read_session(who.user.id) as session:
         board = build_dashboard(session, who.user, window)
     response = _page(
         request,
@@ -170,7 +170,7 @@ def settlement_csv(
         raise Forbidden("the settlement CSV is for creators")
     window = choose_window(period, day, runtime.settings)
     buffer = io.StringIO()
-    with runtime.db.read_session() as session:
+    with runtime.db.read_session(user.id) as session:
         write_creator_csv(session, target, window.dates, buffer)
     response = Response(
         buffer.getvalue(),

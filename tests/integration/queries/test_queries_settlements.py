@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from queries_dataset import Settled
+import pytest
+from queries_dataset import Settled, load_settled
 
 WEEK = {"period": "week", "date": "2026-12-02"}  # Mon 2026-11-30 .. Sun 2026-12-06
+
+
+@pytest.fixture(params=["primary", "replica"])
+def settled(request: pytest.FixtureRequest) -> Settled:
+    """Each test on the primary alone, then with the reads served by a real hot standby."""
+    if request.param == "replica":
+        on_replica: Settled = request.getfixturevalue("replica_settled")
+        return on_replica
+    runtime = request.getfixturevalue("runtime")
+    ids, tokens = load_settled(runtime)
+    return Settled(request.getfixturevalue("client"), ids, tokens)
 
 
 def _day(date: str, views: int, ad_views: int, video: int, ad: int) -> dict[str, object]:

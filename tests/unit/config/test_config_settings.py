@@ -20,6 +20,8 @@ def test_defaults_are_the_embedded_mode() -> None:
     assert settings.timezone == "Asia/Seoul"
     assert settings.read_url == settings.database_url
     assert settings.repeat_view_window_seconds == 30
+    assert settings.replica_max_lag_seconds == 30
+    assert settings.replica_catch_up_wait_ms == 200
 
 
 def test_default_secret_refused_outside_embedded_mode() -> None:
@@ -39,6 +41,8 @@ def test_short_secret_refused() -> None:
         ("database_url", "mysql://x", "must be a SQLAlchemy URL"),
         ("batch_schedule_time", "25:00", "HH:MM"),
         ("session_idle_timeout_seconds", 0, "greater than 0"),
+        ("replica_max_lag_seconds", 0, "greater than 0"),
+        ("replica_catch_up_wait_ms", -1, "greater than or equal to 0"),
     ],
 )
 def test_bad_values_name_the_problem(field: str, value: object, message: str) -> None:

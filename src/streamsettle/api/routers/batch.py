@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from streamsettle.api.deps import AdminUser, RuntimeDep
+from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
 from streamsettle.api.schemas.batch import (
     BatchRunAccepted,
     BatchRunCreate,
@@ -54,12 +54,21 @@ def _public(run: BatchRun) -> BatchRunPublic:
     )
 
 
-def _execute_in_background(runtime: Runtime, run_id: int) -> None:
+def _execute_in_background(runtime: Runtime, run_id: int, admin_id: int) -> None:
+    """Run the batch in a thread; the admin's reads stay on the primary until the replica
+    has replayed its results (pinned here, before the 202 is sent; released by the thread)."""
+    replica = runtime.db.replica
+    if replica is not None:
+        replica.pin(admin_id)
+
     def target() -> None:
         try:
             execute_run(runtime, run_id)
         except Exception:  # execute_run records failures; this is only a last resort
             log.exception("batch run crashed", run_id=run_id)
+        finally:
+            if replica is not None:
+                replica.release(admin_id)
 
     threading.Thread(target=target, name=f"batch-run-{run_id}", daemon=True).start()
 
@@ -68,12 +77,15 @@ def _execute_in_background(runtime: Runtime, run_id: int) -> None:
     "/admin/batch-runs",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchRunAccepted,
+    dependencies=[RecordsWrites],
     responses={409: {"description": "the date cannot be settled now, or is already running"}},
 )
-def start_batch_run(body: BatchRunCreate, _: AdminUser, runtime: RuntimeDep) -> BatchRunAccepted:
+def start_batch_run(
+    body: BatchRunCreate, admin: AdminUser, runtime: RuntimeDep
+) -> BatchRunAccepted:
     """Settle a business date in the background; follow it with GET …/batch-runs/{run_id}."""
     run_id = prepare_run(runtime, body.date)
-    _execute_in_background(runtime, run_id)
+    _execute_in_background(runtime, run_id, admin.id)
     return BatchRunAccepted(run_id=run_id, status="running")
 
 

@@ -11,6 +11,7 @@ from streamsettle.api.deps import (
     CreatorUser,
     CurrentUser,
     DbSession,
+    RecordsWrites,
     require_role,
 )
 from streamsettle.api.schemas.catalogue import (
@@ -39,7 +40,12 @@ OwnerFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 CreatorOrAdvertiser = Annotated[User, Depends(require_role("creator", "advertiser"))]
 
 
-@router.post("/videos", status_code=status.HTTP_201_CREATED, response_model=VideoPublic)
+@router.post(
+    "/videos",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VideoPublic,
+    dependencies=[RecordsWrites],
+)
 def create_video(body: VideoCreate, creator: CreatorUser, session: DbSession) -> VideoPublic:
     """Upload a video; its default ad slots are filled round-robin with the active ads."""
     video = catalogue.create_video(
@@ -74,7 +80,11 @@ def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     return VideoPublic.model_validate(catalogue.get_video(session, video_id))
 
 
-@router.put("/videos/{video_id}/ad-slots", response_model=list[AdSlotPublic])
+@router.put(
+    "/videos/{video_id}/ad-slots",
+    response_model=list[AdSlotPublic],
+    dependencies=[RecordsWrites],
+)
 def place_ads(
     video_id: VideoId,
     placements: Annotated[list[AdSlotPlacement], Body(max_length=1000)],
@@ -91,7 +101,12 @@ def place_ads(
     return VideoPublic.model_validate(video).ad_slots
 
 
-@router.post("/ads", status_code=status.HTTP_201_CREATED, response_model=AdPublic)
+@router.post(
+    "/ads",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AdPublic,
+    dependencies=[RecordsWrites],
+)
 def create_ad(body: AdCreate, advertiser: AdvertiserUser, session: DbSession) -> AdPublic:
     ad = catalogue.create_ad(
         session,
@@ -126,7 +141,7 @@ def get_ad(ad_id: AdId, user: CurrentUser, session: DbSession) -> AdPublic:
     return AdPublic.model_validate(catalogue.get_ad_for(session, user, ad_id))
 
 
-@router.patch("/ads/{ad_id}", response_model=AdPublic)
+@router.patch("/ads/{ad_id}", response_model=AdPublic, dependencies=[RecordsWrites])
 def update_ad(ad_id: AdId, body: AdUpdate, user: CurrentUser, session: DbSession) -> AdPublic:
     """Rename or (de)activate an ad (its owner or an admin)."""
     ad = catalogue.update_ad(session, user, ad_id, title=body.title, active=body.active)

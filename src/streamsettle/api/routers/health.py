@@ -24,6 +24,7 @@ def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
     Each check fails within the connect and socket timeouts, and a server that comes back is
     used again by the next check (the pool pre-pings, Redis reconnects).
     """
+    replica = runtime.db.replica_status().as_dict()
     checks: dict[str, str] = {}
     try:
         with runtime.db.engine.connect() as connection:
@@ -44,12 +45,13 @@ def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
             503,
             "unavailable",
             "a backing server is unreachable",
-            checks,
+            {**checks, **replica},
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    return {"status": "ready", "checks": checks}
+    return {"status": "ready", "checks": checks, **replica}
 
 
 @router.get("/metrics")
-def metrics() -> Response:
+def metrics(runtime: RuntimeDep) -> Response:
+    runtime.db.replica_status()  # a scrape refreshes the lag gauges (at most once per interval)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from streamsettle.api.deps import AdminUser, RuntimeDep
+from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
 from streamsettle.services import importer
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
@@ -68,6 +68,7 @@ def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 @router.post(
     "/admin/watch-logs/import",
     response_model=ImportSummary,
+    dependencies=[RecordsWrites],
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from streamsettle.api.deps import AdminUser, DbSession
+from streamsettle.api.deps import AdminUser, DbSession, RecordsWrites
 from streamsettle.api.schemas.batch import (
     RateCardCreate,
     RateCardList,
@@ -39,6 +39,7 @@ def _public(card: RateCard) -> RateCardPublic:
     "/admin/rate-cards",
     status_code=status.HTTP_201_CREATED,
     response_model=RateCardPublic,
+    dependencies=[RecordsWrites],
     responses={409: {"description": "a version already starts on that date"}},
 )
 def create_rate_card(body: RateCardCreate, admin: AdminUser, session: DbSession) -> RateCardPublic:
