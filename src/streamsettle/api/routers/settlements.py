@@ -5,18 +5,15 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession
-from streamsettle.api.routers.stats import DateQuery, PeriodQuery
-from streamsettle.domain.periods import period_range
+from streamsettle.api.params import DateQuery, IdPath, PeriodQuery
 from streamsettle.services import queries
 from streamsettle.services.export import csv_filename, write_creator_csv
 
 router = APIRouter(prefix="/api/v1", tags=["settlements"])
-
-IdPath = Annotated[int, Path(ge=1)]
 
 
 @router.get("/settlements/videos/{video_id}", response_model=queries.VideoSettlement)
@@ -44,7 +41,7 @@ def my_settlement_csv(
     user: CreatorUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> Response:
     """The caller's settlement as CSV: one row per video per settled day."""
-    dates = period_range(period, day)
+    dates = queries.period_dates(period, day)
     buffer = io.StringIO()
     write_creator_csv(session, user.id, dates, buffer)
     return Response(

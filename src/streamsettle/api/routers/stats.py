@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from streamsettle.api.deps import CurrentUser, ReadSession
-from streamsettle.domain.periods import Period
+from streamsettle.api.params import DateQuery, Id, PeriodQuery
 from streamsettle.services import queries
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
-
-PeriodQuery = Annotated[Period, Query(description="day, week (ISO, Monday to Sunday) or month")]
-DateQuery = Annotated[date, Query(alias="date", description="any date inside the period")]
 
 
 @router.get("/stats/top-videos", response_model=queries.TopVideos)
@@ -24,7 +20,7 @@ def top_videos(
     period: PeriodQuery,
     day: DateQuery,
     metric: Annotated[queries.Metric, Query()] = queries.Metric.VIEWS,
-    creator_id: Annotated[int | None, Query(description="admin only: one creator's videos")] = None,
+    creator_id: Annotated[Id | None, Query(description="admin only: one creator's videos")] = None,
 ) -> queries.TopVideos:
     """The top 5 videos by views or watched seconds; ties go to the smaller video id."""
     return queries.top_videos(
