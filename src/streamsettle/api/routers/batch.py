@@ -90,7 +90,11 @@ def start_batch_run(body: BatchRunCreate, _: AdminUser, runtime: RuntimeDep) -> 
     return BatchRunAccepted(run_id=run_id, status="running")
 
 
-@router.get("/admin/batch-runs/{run_id}", response_model=BatchRunPublic)
+@router.get(
+    "/admin/batch-runs/{run_id}",
+    response_model=BatchRunPublic,
+    responses={404: {"description": "no such run"}},
+)
 def get_batch_run(run_id: RunId, _: AdminUser, runtime: RuntimeDep) -> BatchRunPublic:
     return _public(repo.get_run(runtime.db, run_id))
 

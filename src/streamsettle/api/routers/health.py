@@ -82,7 +82,10 @@ def require_metrics_reader(
     "/metrics",
     dependencies=[Depends(require_metrics_reader)],
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}},
+        403: {"description": "a user who is not an admin"},
+    },
 )
 def metrics() -> Response:
     """Prometheus metrics of this process."""

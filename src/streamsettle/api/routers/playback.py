@@ -27,6 +27,8 @@ from streamsettle.api.deps import (
     get_optional_claims,
     get_runtime,
 )
+from streamsettle.api.openapi import OPTIONAL_BEARER
+from streamsettle.api.schemas.catalogue import AdSlotPublic
 from streamsettle.services import playback
 from streamsettle.services.tokens import decode_access_token
 from streamsettle.sessions.redis_store import AsyncRedisReporter
@@ -81,11 +83,6 @@ class SessionCreate(BaseModel):
     )
 
 
-class AdSlotPublic(BaseModel):
-    position_seconds: int
-    ad_id: int | None
-
-
 class SessionStarted(BaseModel):
     session_id: uuid.UUID
     resume_position_seconds: float
@@ -116,7 +113,11 @@ class StopOut(BaseModel):
 
 
 @router.post(
-    "/playback/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionStarted
+    "/playback/sessions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionStarted,
+    responses={404: {"description": "no such video"}},
+    openapi_extra=OPTIONAL_BEARER,
 )
 def start_session(
     body: SessionCreate,
@@ -167,7 +168,17 @@ def _heartbeat_in_thread(
     )
 
 
-@router.post("/playback/sessions/{session_id}/heartbeats", response_model=HeartbeatOut)
+@router.post(
+    "/playback/sessions/{session_id}/heartbeats",
+    response_model=HeartbeatOut,
+    responses={
+        403: {"description": "the session belongs to another viewer"},
+        404: {"description": "no such session, or it is closed"},
+        429: {"description": "too many heartbeats from this address or for this session"},
+        503: {"description": "Redis or PostgreSQL is unavailable"},
+    },
+    openapi_extra=OPTIONAL_BEARER,
+)
 async def heartbeat(
     session_id: uuid.UUID, body: HeartbeatIn, request: Request, credentials: Bearer, now: Now
 ) -> HeartbeatOut:
@@ -211,7 +222,15 @@ async def heartbeat_via_redis(
     )
 
 
-@router.post("/playback/sessions/{session_id}/stop", response_model=StopOut)
+@router.post(
+    "/playback/sessions/{session_id}/stop",
+    response_model=StopOut,
+    responses={
+        403: {"description": "the session belongs to another viewer"},
+        404: {"description": "no such session, or it is closed"},
+    },
+    openapi_extra=OPTIONAL_BEARER,
+)
 def stop(
     session_id: uuid.UUID, body: StopIn, runtime: RuntimeDep, claims: OptionalClaims, now: Now
 ) -> StopOut:

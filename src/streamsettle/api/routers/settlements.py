@@ -16,7 +16,14 @@ from streamsettle.services.export import csv_filename, write_creator_csv
 router = APIRouter(prefix="/api/v1", tags=["settlements"])
 
 
-@router.get("/settlements/videos/{video_id}", response_model=queries.VideoSettlement)
+@router.get(
+    "/settlements/videos/{video_id}",
+    response_model=queries.VideoSettlement,
+    responses={
+        403: {"description": "only the video's creator or an admin"},
+        404: {"description": "no such video"},
+    },
+)
 def video_settlement(
     video_id: IdPath, user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> queries.VideoSettlement:
@@ -71,7 +78,14 @@ def creator_settlement(
     return queries.creator_settlement(session, creator_id, period=period, day=day)
 
 
-@router.get("/settlements/ads/{ad_id}", response_model=queries.AdSettlement)
+@router.get(
+    "/settlements/ads/{ad_id}",
+    response_model=queries.AdSettlement,
+    responses={
+        403: {"description": "only the ad's owner or an admin"},
+        404: {"description": "no such ad"},
+    },
+)
 def ad_settlement(
     ad_id: IdPath, user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> queries.AdSettlement:

@@ -13,7 +13,11 @@ from streamsettle.services import queries
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 
 
-@router.get("/stats/top-videos", response_model=queries.TopVideos)
+@router.get(
+    "/stats/top-videos",
+    response_model=queries.TopVideos,
+    responses={403: {"description": "for creators (their own videos) and admins"}},
+)
 def top_videos(
     user: CurrentUser,
     session: ReadSession,
@@ -28,7 +32,11 @@ def top_videos(
     )
 
 
-@router.get("/stats/top-ads", response_model=queries.TopAds)
+@router.get(
+    "/stats/top-ads",
+    response_model=queries.TopAds,
+    responses={403: {"description": "for advertisers (their own ads) and admins"}},
+)
 def top_ads(
     user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> queries.TopAds:
