@@ -4,9 +4,10 @@ FastAPI documents only the success answers and a 422 in its own ``{"detail": …
 which this API never sends. ``install_openapi`` replaces the generator so that each
 operation lists the errors it can answer, all as ``ErrorBody``:
 
-- 401 where a bearer token is read (a bad, expired or revoked one is refused even where the
-  token is optional), 403 where a role is required, 422 where there is any input, 503 where
-  a backing server (PostgreSQL, Redis) is used;
+- 400 where a body is read (one that cannot even be decoded), 401 where a bearer token is
+  read (a bad, expired or revoked one is refused even where the token is optional), 403
+  where a role is required, 422 where there is any input, 503 where a backing server
+  (PostgreSQL, Redis) is used;
 - the route's own ones (404, 409, 415, 429, …) from its decorator's ``responses=``, where a
   description is enough: the body schema is added here.
 
@@ -59,7 +60,7 @@ ERROR_BODY_SCHEMA: dict[str, Any] = {
 }
 
 DEFAULT_DESCRIPTIONS = {
-    400: "Bad request",
+    400: "A request body that cannot be decoded",
     401: "No, an invalid, an expired or a revoked bearer token",
     403: "Authenticated, but not allowed",
     404: "Not found",
@@ -92,6 +93,8 @@ def inferred_errors(route: APIRoute) -> set[int]:
         codes.add(403)
     if get_flat_params(route.dependant) or route.body_field is not None:
         codes.add(422)
+    if route.body_field is not None:
+        codes.add(400)  # FastAPI's answer to a body it cannot even decode
     if get_runtime in calls:
         codes.add(503)
     return codes
