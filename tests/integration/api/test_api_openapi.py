@@ -98,6 +98,9 @@ def test_the_bearer_is_optional_on_playback_only(document: dict[str, Any]) -> No
         security = document["paths"][path][method]["security"]
         assert security == [{"HTTPBearer": []}, {}]
     assert document["paths"]["/api/v1/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert document["paths"]["/metrics"]["get"]["security"] == [{"MetricsBearer": []}]
+    scheme = document["components"]["securitySchemes"]["MetricsBearer"]
+    assert scheme["scheme"] == "bearer" and "STREAMSETTLE_METRICS_TOKEN" in scheme["description"]
 
 
 def test_the_import_body_is_documented_with_an_example_that_imports(

@@ -47,6 +47,7 @@ def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
 
 _bearer = HTTPBearer(
     auto_error=False,
+    scheme_name="MetricsBearer",
     description="STREAMSETTLE_METRICS_TOKEN, or an admin's access token",
 )
 
