@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     run_flusher: bool = Field(default=True, description="serve also runs the flusher")
     run_scheduler: bool = Field(default=True, description="serve also runs the scheduler")
 
+    metrics_token: SecretStr | None = Field(
+        default=None, description="a bearer token that may read /metrics (for Prometheus)"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -104,6 +108,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://"
             )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
         return value
 
     @field_validator("batch_schedule_time")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from streamsettle.runtime import Runtime
+from support.auth_helpers import quick_user_headers
+
 
 def test_healthz_and_readyz_report_both_servers(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -12,9 +15,10 @@ def test_healthz_and_readyz_report_both_servers(client: TestClient) -> None:
     assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
 
 
-def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+def test_metrics_count_requests_by_route_template(runtime: Runtime, client: TestClient) -> None:
     client.get("/healthz")
-    body = client.get("/metrics").text
+    admin = quick_user_headers(runtime, "admin@example.com", ["admin"])
+    body = client.get("/metrics", headers=admin).text
     assert 'streamsettle_http_requests_total{method="GET",route="/healthz",status="200"}' in body
 
 

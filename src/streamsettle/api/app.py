@@ -14,6 +14,7 @@ from streamsettle import __version__
 from streamsettle.api.errors import install_error_handlers
 from streamsettle.api.heartbeat_fast_path import HeartbeatFastPath
 from streamsettle.api.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
+from streamsettle.api.openapi import install_openapi
 from streamsettle.api.routers import (
     auth,
     batch,
@@ -100,4 +101,5 @@ def create_app(
         web_routes,
     ):
         app.include_router(module.router)
+    install_openapi(app)
     return app

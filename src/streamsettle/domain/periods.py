@@ -10,6 +10,15 @@ from zoneinfo import ZoneInfo
 
 _ONE_DAY = timedelta(days=1)
 
+# A business day's bounds are its local midnight and the next one, which in a time zone up to
+# a day away from UTC can fall on the neighbouring dates: both neighbours must be real dates.
+FIRST_SUPPORTED_DATE = date.min + _ONE_DAY
+LAST_SUPPORTED_DATE = date.max - _ONE_DAY
+
+
+class PeriodOutOfRange(ValueError):
+    """A business date or period reaching outside ``FIRST_SUPPORTED_DATE..LAST_SUPPORTED_DATE``."""
+
 
 class Period(StrEnum):
     DAY = "day"
@@ -50,17 +59,39 @@ class DateRange:
             day += _ONE_DAY
 
 
+def require_supported(dates: DateRange) -> DateRange:
+    """``dates`` itself when every day in it is a supported business date."""
+    if dates.start < FIRST_SUPPORTED_DATE or dates.end > LAST_SUPPORTED_DATE:
+        raise PeriodOutOfRange(
+            f"{dates.start.isoformat()}..{dates.end.isoformat()} leaves the supported dates "
+            f"{FIRST_SUPPORTED_DATE.isoformat()}..{LAST_SUPPORTED_DATE.isoformat()}"
+        )
+    return dates
+
+
 def period_range(period: Period, day: date) -> DateRange:
-    """The day itself, its ISO week (Monday..Sunday) or its calendar month."""
+    """The day itself, its ISO week (Monday..Sunday) or its calendar month.
+
+    ``PeriodOutOfRange`` when the period reaches past the supported dates (the week of
+    9999-12-31 would end in the year 10000).
+    """
     period = Period(period)
-    if period is Period.DAY:
-        return DateRange(day, day)
-    if period is Period.WEEK:
-        monday = day - timedelta(days=day.weekday())
-        return DateRange(monday, monday + timedelta(days=6))
-    first = day.replace(day=1)
-    next_first = date(day.year + 1, 1, 1) if day.month == 12 else first.replace(month=day.month + 1)
-    return DateRange(first, next_first - _ONE_DAY)
+    try:
+        if period is Period.DAY:
+            dates = DateRange(day, day)
+        elif period is Period.WEEK:
+            monday = day - timedelta(days=day.weekday())
+            dates = DateRange(monday, monday + timedelta(days=6))
+        else:
+            first = day.replace(day=1)
+            following = first + timedelta(days=31)
+            dates = DateRange(first, following - timedelta(days=following.day))
+    except OverflowError as exc:
+        raise PeriodOutOfRange(
+            f"the {period.value} of {day.isoformat()} leaves the supported dates "
+            f"{FIRST_SUPPORTED_DATE.isoformat()}..{LAST_SUPPORTED_DATE.isoformat()}"
+        ) from exc
+    return require_supported(dates)
 
 
 def _require_aware(instant: datetime) -> None:
@@ -80,6 +111,7 @@ def business_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     A local midnight that falls in a DST gap maps (fold=0, offset before the transition) to
     the transition instant, which is exactly when that day begins.
     """
+    require_supported(DateRange(day, day))
     start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + _ONE_DAY, time.min, tzinfo=tz).astimezone(UTC)
     return start, end

@@ -13,11 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 
 from streamsettle.config import Settings
 from streamsettle.errors import AuthenticationFailed
+
+MAX_USER_ID = 2**63 - 1  # users.id is a bigint
 
 
 @dataclass(frozen=True)
@@ -101,21 +104,33 @@ def _verified(algorithm: str, key_source: str, key_is_file: bool, token: str) ->
         )
     except jwt.PyJWTError as exc:
         raise AuthenticationFailed("invalid access token") from exc
-    if payload.get("typ") != "access" or not str(payload["sub"]).isdigit():
-        raise AuthenticationFailed("invalid access token")
-    roles = payload.get("roles", [])
-    if not isinstance(roles, list):
+    return _claims(payload)
+
+
+def _claims(payload: dict[str, Any]) -> AccessClaims:
+    """The claims of a verified payload, each of the type and form this module issues.
+
+    A signed token is trusted to come from us, not to be well formed: ``sub`` must be ASCII
+    digits naming a ``bigint`` id (``int()`` accepts "²" or "٣" and the database refuses
+    ids past 2**63 - 1), ``jti`` a string, ``roles`` a list of strings, ``exp`` an integer.
+    """
+    sub, jti, roles, exp = payload["sub"], payload["jti"], payload.get("roles", []), payload["exp"]
+    if (
+        payload.get("typ") != "access"
+        or not (isinstance(sub, str) and len(sub) <= 19 and sub.isascii() and sub.isdigit())
+        or not 1 <= int(sub) <= MAX_USER_ID
+        or not (isinstance(jti, str) and jti)
+        or not (isinstance(roles, list) and all(isinstance(r, str) for r in roles))
+        or isinstance(exp, bool)
+        or not isinstance(exp, int)
+    ):
         raise AuthenticationFailed("invalid access token")
     try:
-        expires_at = datetime.fromtimestamp(int(payload["exp"]), UTC)
+        expires_at = datetime.fromtimestamp(exp, UTC)
         family = payload.get("fam")
         family_id = None if family is None else uuid.UUID(str(family))
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise AuthenticationFailed("invalid access token") from exc
     return AccessClaims(
-        user_id=int(payload["sub"]),
-        roles=tuple(str(r) for r in roles),
-        jti=str(payload["jti"]),
-        expires_at=expires_at,
-        family_id=family_id,
+        user_id=int(sub), roles=tuple(roles), jti=jti, expires_at=expires_at, family_id=family_id
     )

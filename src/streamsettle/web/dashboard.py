@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from streamsettle.config import Settings
 from streamsettle.db.models import User
-from streamsettle.domain.periods import DateRange, Period, period_range, previous_business_date
+from streamsettle.domain.periods import (
+    DateRange,
+    Period,
+    PeriodOutOfRange,
+    period_range,
+    previous_business_date,
+)
 from streamsettle.services import queries
 from streamsettle.services.batch import repository as batch_repo
 from streamsettle.services.queries.results import SettlementDay
@@ -55,8 +61,15 @@ def choose_window(
             chosen_day = date.fromisoformat(day)
         except ValueError:
             problems.append(f"{day!r} is not a date (YYYY-MM-DD)")
+    try:
+        dates = period_range(chosen_period, chosen_day)
+    except PeriodOutOfRange as exc:
+        problems.append(str(exc))
+        chosen_period = Period.MONTH
+        chosen_day = previous_business_date(now or datetime.now(UTC), settings.tz)
+        dates = period_range(chosen_period, chosen_day)
     problem = "; ".join(problems) + ", showing the default instead" if problems else None
-    return Window(chosen_period, chosen_day, period_range(chosen_period, chosen_day), problem)
+    return Window(chosen_period, chosen_day, dates, problem)
 
 
 @dataclass(frozen=True)

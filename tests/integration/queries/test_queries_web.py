@@ -133,6 +133,14 @@ def test_bad_period_falls_back_and_says_so(page: Settled) -> None:
     assert "&#39;someday&#39; is not a date" in response.text
 
 
+def test_a_period_past_the_supported_dates_falls_back(page: Settled) -> None:
+    _login(page.client, "a@q.test")
+    for period, day in (("week", "9999-12-31"), ("month", "0001-01-01")):
+        response = page.client.get(f"/?period={period}&date={day}")
+        assert response.status_code == 200
+        assert "showing the default instead" in response.text
+
+
 def test_admin_sees_every_creator_and_the_batch_runs(page: Settled) -> None:
     _login(page.client, "admin@q.test")
     html = page.client.get(WEEK).text

@@ -4,8 +4,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streamsettle.domain.periods import (
+    FIRST_SUPPORTED_DATE,
+    LAST_SUPPORTED_DATE,
     DateRange,
     Period,
+    PeriodOutOfRange,
     business_date,
     business_day_bounds,
     period_range,
@@ -128,3 +131,32 @@ def test_previous_business_date_uses_the_given_zone() -> None:
     now = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)  # 00:30 on 2 Nov in Seoul
     assert previous_business_date(now, SEOUL) == date(2026, 11, 1)
     assert previous_business_date(now, ZoneInfo("UTC")) == date(2026, 10, 31)
+
+
+@pytest.mark.parametrize(
+    ("period", "day"),
+    [
+        (Period.WEEK, date(9999, 12, 31)),
+        (Period.MONTH, date(9999, 12, 31)),
+        (Period.DAY, date(9999, 12, 31)),
+        (Period.WEEK, date(9999, 12, 27)),
+        (Period.MONTH, date(1, 1, 15)),
+        (Period.DAY, date(1, 1, 1)),
+    ],
+)
+def test_periods_past_the_supported_dates_are_refused(period: Period, day: date) -> None:
+    with pytest.raises(PeriodOutOfRange, match=r"0001-01-02\.\.9999-12-30"):
+        period_range(period, day)
+
+
+def test_the_supported_dates_reach_their_last_whole_periods() -> None:
+    assert (date(1, 1, 2), date(9999, 12, 30)) == (FIRST_SUPPORTED_DATE, LAST_SUPPORTED_DATE)
+    assert period_range(Period.WEEK, date(9999, 12, 26)) == DateRange(
+        date(9999, 12, 20), date(9999, 12, 26)
+    )
+    assert period_range(Period.MONTH, date(9999, 11, 30)) == DateRange(
+        date(9999, 11, 1), date(9999, 11, 30)
+    )
+    assert period_range(Period.WEEK, date(1, 1, 8)) == DateRange(date(1, 1, 8), date(1, 1, 14))
+    with pytest.raises(PeriodOutOfRange):
+        business_day_bounds(date(9999, 12, 31), SEOUL)

@@ -25,7 +25,12 @@ OIDC_COOKIE = "streamsettle_oidc_state"
 OIDC_COOKIE_PATH = "/api/v1/auth/oidc"
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+@router.post(
+    "/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses={409: {"description": "an account with this email exists"}},
+)
 def signup(body: SignupCreate, session: DbSession) -> UserPublic:
     """Create an account (viewer, creator and/or advertiser; never admin)."""
     user = accounts.signup(
@@ -38,13 +43,21 @@ def signup(body: SignupCreate, session: DbSession) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.post("/auth/login", response_model=TokenPairPublic)
+@router.post(
+    "/auth/login",
+    response_model=TokenPairPublic,
+    responses={401: {"description": "incorrect email or password"}},
+)
 def login(body: LoginRequest, session: DbSession, settings: SettingsDep) -> TokenPairPublic:
     pair = auth.login(session, settings, email=body.email, password=body.password)
     return TokenPairPublic.model_validate(pair)
 
 
-@router.post("/auth/refresh", response_model=TokenPairPublic)
+@router.post(
+    "/auth/refresh",
+    response_model=TokenPairPublic,
+    responses={401: {"description": "an invalid, expired, spent or revoked refresh token"}},
+)
 def refresh(body: RefreshRequest, runtime: RuntimeDep) -> TokenPairPublic:
     """A new pair for a refresh token; reusing a spent one revokes its whole family."""
     return TokenPairPublic.model_validate(auth.refresh(runtime, body.refresh_token))
@@ -69,6 +82,10 @@ def _redirect_uri(settings: Settings, provider: str) -> str:
     "/auth/oidc/{provider}/login",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
+    responses={
+        404: {"description": "unknown or unconfigured provider"},
+        503: {"description": "the identity provider is unreachable or misbehaves"},
+    },
 )
 def oidc_login(provider: str, settings: SettingsDep) -> RedirectResponse:
     """Redirect to the identity provider; the login state rides in a signed cookie."""
@@ -86,7 +103,16 @@ def oidc_login(provider: str, settings: SettingsDep) -> RedirectResponse:
     return response
 
 
-@router.get("/auth/oidc/{provider}/callback", response_model=TokenPairPublic)
+@router.get(
+    "/auth/oidc/{provider}/callback",
+    response_model=TokenPairPublic,
+    responses={
+        401: {"description": "the login failed or its state does not match"},
+        404: {"description": "unknown or unconfigured provider"},
+        409: {"description": "the identity's email belongs to another account"},
+        503: {"description": "the identity provider is unreachable or misbehaves"},
+    },
+)
 def oidc_callback(
     provider: str,
     session: DbSession,

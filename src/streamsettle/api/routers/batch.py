@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
+from streamsettle.api.params import IsoDate
 from streamsettle.api.schemas.batch import (
     BatchRunAccepted,
     BatchRunCreate,
@@ -17,6 +18,8 @@ from streamsettle.api.schemas.batch import (
     BatchStepPublic,
 )
 from streamsettle.db.models import BatchRun
+from streamsettle.domain.periods import Period, PeriodOutOfRange, period_range
+from streamsettle.errors import InvalidInput
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import execute_run, prepare_run
@@ -54,6 +57,16 @@ def _public(run: BatchRun) -> BatchRunPublic:
     )
 
 
+def _settleable(day: dt.date) -> dt.date:
+    """A date whose day, week and month (the batch rolls up all three) are supported dates."""
+    try:
+        for period in Period:
+            period_range(period, day)
+    except PeriodOutOfRange as exc:
+        raise InvalidInput(str(exc), {"date": day.isoformat()}) from exc
+    return day
+
+
 def _execute_in_background(runtime: Runtime, run_id: int, admin_id: int) -> None:
     """Run the batch in a thread; the admin's reads stay on the primary until the replica
     has replayed its results (pinned here, before the 202 is sent; released by the thread)."""
@@ -84,12 +97,16 @@ def start_batch_run(
     body: BatchRunCreate, admin: AdminUser, runtime: RuntimeDep
 ) -> BatchRunAccepted:
     """Settle a business date in the background; follow it with GET …/batch-runs/{run_id}."""
-    run_id = prepare_run(runtime, body.date)
+    run_id = prepare_run(runtime, _settleable(body.date))
     _execute_in_background(runtime, run_id, admin.id)
     return BatchRunAccepted(run_id=run_id, status="running")
 
 
-@router.get("/admin/batch-runs/{run_id}", response_model=BatchRunPublic)
+@router.get(
+    "/admin/batch-runs/{run_id}",
+    response_model=BatchRunPublic,
+    responses={404: {"description": "no such run"}},
+)
 def get_batch_run(run_id: RunId, _: AdminUser, runtime: RuntimeDep) -> BatchRunPublic:
     return _public(repo.get_run(runtime.db, run_id))
 
@@ -99,7 +116,7 @@ def list_batch_runs(
     _: AdminUser,
     runtime: RuntimeDep,
     day: Annotated[
-        dt.date | None, Query(alias="date", description="only runs of this business date")
+        IsoDate | None, Query(alias="date", description="only runs of this business date")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> BatchRunList:

@@ -75,7 +75,11 @@ def my_videos(
     return VideoPage.model_validate(page, from_attributes=True)
 
 
-@router.get("/videos/{video_id}", response_model=VideoPublic)
+@router.get(
+    "/videos/{video_id}",
+    response_model=VideoPublic,
+    responses={404: {"description": "no such video"}},
+)
 def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     return VideoPublic.model_validate(catalogue.get_video(session, video_id))
 
@@ -84,6 +88,10 @@ def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     "/videos/{video_id}/ad-slots",
     response_model=list[AdSlotPublic],
     dependencies=[RecordsWrites],
+    responses={
+        403: {"description": "only the video's creator or an admin places its ads"},
+        404: {"description": "no such video"},
+    },
 )
 def place_ads(
     video_id: VideoId,
@@ -135,13 +143,25 @@ def list_ads(
     return AdPage.model_validate(page, from_attributes=True)
 
 
-@router.get("/ads/{ad_id}", response_model=AdPublic)
+@router.get(
+    "/ads/{ad_id}",
+    response_model=AdPublic,
+    responses={404: {"description": "no such ad, or an inactive one of someone else"}},
+)
 def get_ad(ad_id: AdId, user: CurrentUser, session: DbSession) -> AdPublic:
     """Any active ad; an inactive one only for its owner or an admin."""
     return AdPublic.model_validate(catalogue.get_ad_for(session, user, ad_id))
 
 
-@router.patch("/ads/{ad_id}", response_model=AdPublic, dependencies=[RecordsWrites])
+@router.patch(
+    "/ads/{ad_id}",
+    response_model=AdPublic,
+    dependencies=[RecordsWrites],
+    responses={
+        403: {"description": "only the ad's owner or an admin changes it"},
+        404: {"description": "no such ad"},
+    },
+)
 def update_ad(ad_id: AdId, body: AdUpdate, user: CurrentUser, session: DbSession) -> AdPublic:
     """Rename or (de)activate an ad (its owner or an admin)."""
     ad = catalogue.update_ad(session, user, ad_id, title=body.title, active=body.active)

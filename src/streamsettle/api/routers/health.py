@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from streamsettle.api.deps import RuntimeDep
+from streamsettle.api.deps import RuntimeDep, get_claims, get_optional_claims
 from streamsettle.api.errors import RETRY_AFTER_SECONDS, error_response
+from streamsettle.db.models import User
+from streamsettle.errors import AuthenticationFailed, Forbidden
 
 router = APIRouter(tags=["service"])
 
@@ -51,7 +57,50 @@ def readyz(runtime: RuntimeDep) -> dict[str, object] | Response:
     return {"status": "ready", "checks": checks, **replica}
 
 
-@router.get("/metrics")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="MetricsBearer",
+    description="STREAMSETTLE_METRICS_TOKEN, or an admin's access token",
+)
+
+
+def require_metrics_reader(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Let through the configured metrics token (what Prometheus sends) or an admin.
+
+    The metrics name every route and its traffic, so they are not for everyone; a scraper
+    gets a long-lived token of its own rather than an access token that expires.
+    """
+    expected = runtime.settings.metrics_token
+    if (
+        credentials is not None
+        and expected is not None
+        and hmac.compare_digest(
+            credentials.credentials.encode(), expected.get_secret_value().encode()
+        )
+    ):
+        return
+    claims = get_claims(get_optional_claims(runtime, credentials))
+    with runtime.db.session() as session:  # roles as they are now, not a replica's
+        user = session.get(User, claims.user_id)
+        if user is None:
+            raise AuthenticationFailed("the token's user no longer exists")
+        if not user.has_role("admin"):
+            raise Forbidden("metrics are for the metrics token or an admin")
+
+
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_metrics_reader)],
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}},
+        403: {"description": "a user who is not an admin"},
+    },
+)
 def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics of this process."""
     runtime.db.replica_status()  # a scrape refreshes the lag gauges (at most once per interval)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -21,6 +21,20 @@ router = APIRouter(prefix="/api/v1", tags=["imports"])
 NDJSON_TYPES = {"application/x-ndjson", "application/jsonl", "application/json-lines"}
 
 
+NDJSON_EXAMPLE = (
+    '{"session_id": "7d0f6f4e-2b1a-4c53-9a57-3c6f1f0e9b11", "video_id": 1, "viewer_id": 7, '
+    '"ip": "203.0.113.9", "user_agent": "Mozilla/5.0", '
+    '"started_at": "2026-11-01T09:00:00+09:00", "ended_at": "2026-11-01T09:05:00+09:00", '
+    '"start_position_seconds": 0, "end_position_seconds": 300, "watched_seconds": 300, '
+    '"ad_slot_positions": [300]}\n'
+    '{"session_id": "0b5e4c1d-8f2e-4a6b-b1c9-5d7e3f2a1c44", "video_id": 2, "viewer_id": null, '
+    '"ip": "198.51.100.4", "user_agent": "curl/8.5", '
+    '"started_at": "2026-11-01T21:30:00+09:00", "ended_at": "2026-11-01T21:31:00+09:00", '
+    '"start_position_seconds": 120, "end_position_seconds": 180, "watched_seconds": 60, '
+    '"ad_slot_positions": []}\n'
+)
+
+
 class RejectedLine(BaseModel):
     line: int
     error: str
@@ -69,10 +83,17 @@ def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     "/admin/watch-logs/import",
     response_model=ImportSummary,
     dependencies=[RecordsWrites],
+    responses={415: {"description": "the body is not sent as application/x-ndjson"}},
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            "description": "one watch log per line, as JSON (api.md: Watch log import)",
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": NDJSON_EXAMPLE,
+                }
+            },
         }
     },
 )

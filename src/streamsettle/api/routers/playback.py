@@ -27,6 +27,8 @@ from streamsettle.api.deps import (
     get_optional_claims,
     get_runtime,
 )
+from streamsettle.api.openapi import OPTIONAL_BEARER
+from streamsettle.api.schemas.catalogue import MAX_ID, AdSlotPublic
 from streamsettle.db.redis import make_async_redis
 from streamsettle.runtime import Runtime
 from streamsettle.services import playback
@@ -78,16 +80,11 @@ Position = Annotated[
 
 
 class SessionCreate(BaseModel):
-    video_id: StrictInt = Field(ge=1)
+    video_id: StrictInt = Field(ge=1, le=MAX_ID)
     start_position_seconds: Position | None = Field(
         default=None,
         description="where playback starts; by default the resume position (0 for anonymous)",
     )
-
-
-class AdSlotPublic(BaseModel):
-    position_seconds: int
-    ad_id: int | None
 
 
 class SessionStarted(BaseModel):
@@ -120,7 +117,11 @@ class StopOut(BaseModel):
 
 
 @router.post(
-    "/playback/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionStarted
+    "/playback/sessions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionStarted,
+    responses={404: {"description": "no such video"}},
+    openapi_extra=OPTIONAL_BEARER,
 )
 def start_session(
     body: SessionCreate,
@@ -171,7 +172,17 @@ def _heartbeat_in_thread(
     )
 
 
-@router.post("/playback/sessions/{session_id}/heartbeats", response_model=HeartbeatOut)
+@router.post(
+    "/playback/sessions/{session_id}/heartbeats",
+    response_model=HeartbeatOut,
+    responses={
+        403: {"description": "the session belongs to another viewer"},
+        404: {"description": "no such session, or it is closed"},
+        429: {"description": "too many heartbeats from this address or for this session"},
+        503: {"description": "Redis or PostgreSQL is unavailable"},
+    },
+    openapi_extra=OPTIONAL_BEARER,
+)
 async def heartbeat(
     session_id: uuid.UUID, body: HeartbeatIn, request: Request, credentials: Bearer, now: Now
 ) -> HeartbeatOut:
@@ -215,7 +226,15 @@ async def heartbeat_via_redis(
     )
 
 
-@router.post("/playback/sessions/{session_id}/stop", response_model=StopOut)
+@router.post(
+    "/playback/sessions/{session_id}/stop",
+    response_model=StopOut,
+    responses={
+        403: {"description": "the session belongs to another viewer"},
+        404: {"description": "no such session, or it is closed"},
+    },
+    openapi_extra=OPTIONAL_BEARER,
+)
 def stop(
     session_id: uuid.UUID, body: StopIn, runtime: RuntimeDep, claims: OptionalClaims, now: Now
 ) -> StopOut:

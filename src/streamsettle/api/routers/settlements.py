@@ -5,21 +5,25 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession
-from streamsettle.api.routers.stats import DateQuery, PeriodQuery
-from streamsettle.domain.periods import period_range
+from streamsettle.api.params import DateQuery, IdPath, PeriodQuery
 from streamsettle.services import queries
 from streamsettle.services.export import csv_filename, write_creator_csv
 
 router = APIRouter(prefix="/api/v1", tags=["settlements"])
 
-IdPath = Annotated[int, Path(ge=1)]
 
-
-@router.get("/settlements/videos/{video_id}", response_model=queries.VideoSettlement)
+@router.get(
+    "/settlements/videos/{video_id}",
+    response_model=queries.VideoSettlement,
+    responses={
+        403: {"description": "only the video's creator or an admin"},
+        404: {"description": "no such video"},
+    },
+)
 def video_settlement(
     video_id: IdPath, user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> queries.VideoSettlement:
@@ -44,7 +48,7 @@ def my_settlement_csv(
     user: CreatorUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> Response:
     """The caller's settlement as CSV: one row per video per settled day."""
-    dates = period_range(period, day)
+    dates = queries.period_dates(period, day)
     buffer = io.StringIO()
     write_creator_csv(session, user.id, dates, buffer)
     return Response(
@@ -74,7 +78,14 @@ def creator_settlement(
     return queries.creator_settlement(session, creator_id, period=period, day=day)
 
 
-@router.get("/settlements/ads/{ad_id}", response_model=queries.AdSettlement)
+@router.get(
+    "/settlements/ads/{ad_id}",
+    response_model=queries.AdSettlement,
+    responses={
+        403: {"description": "only the ad's owner or an admin"},
+        404: {"description": "no such ad"},
+    },
+)
 def ad_settlement(
     ad_id: IdPath, user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> queries.AdSettlement:

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from streamsettle.api.deps import CurrentUser, ReadSession
-from streamsettle.domain.periods import Period
+from streamsettle.api.params import DateQuery, Id, PeriodQuery
 from streamsettle.services import queries
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 
-PeriodQuery = Annotated[Period, Query(description="day, week (ISO, Monday to Sunday) or month")]
-DateQuery = Annotated[date, Query(alias="date", description="any date inside the period")]
 
-
-@router.get("/stats/top-videos", response_model=queries.TopVideos)
+@router.get(
+    "/stats/top-videos",
+    response_model=queries.TopVideos,
+    responses={403: {"description": "for creators (their own videos) and admins"}},
+)
 def top_videos(
     user: CurrentUser,
     session: ReadSession,
     period: PeriodQuery,
     day: DateQuery,
     metric: Annotated[queries.Metric, Query()] = queries.Metric.VIEWS,
-    creator_id: Annotated[int | None, Query(description="admin only: one creator's videos")] = None,
+    creator_id: Annotated[Id | None, Query(description="admin only: one creator's videos")] = None,
 ) -> queries.TopVideos:
     """The top 5 videos by views or watched seconds; ties go to the smaller video id."""
     return queries.top_videos(
@@ -32,7 +32,11 @@ def top_videos(
     )
 
 
-@router.get("/stats/top-ads", response_model=queries.TopAds)
+@router.get(
+    "/stats/top-ads",
+    response_model=queries.TopAds,
+    responses={403: {"description": "for advertisers (their own ads) and admins"}},
+)
 def top_ads(
     user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> queries.TopAds:

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from streamsettle.api.params import IsoDate
 
 RunStatus = Literal["running", "completed", "failed"]
-
-
-def _iso_text(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be a date string YYYY-MM-DD")
-    return value
-
-
-# Strict models refuse strings for dates outside JSON mode; this takes ISO text only.
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_text), Field(strict=False)]
 
 
 class BatchRunCreate(BaseModel):

@@ -23,6 +23,7 @@ from streamsettle.services.queries.settlements import (
     video_settlement,
 )
 from streamsettle.services.queries.stats import top_ads, top_videos
+from streamsettle.services.queries.window import period_dates
 
 __all__ = [
     "AdSettlement",
@@ -37,6 +38,7 @@ __all__ = [
     "creator_settlement",
     "creators_overview",
     "latest_batch_runs",
+    "period_dates",
     "top_ads",
     "top_videos",
     "video_settlement",

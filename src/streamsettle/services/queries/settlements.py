@@ -21,7 +21,7 @@ from streamsettle.db.models import (
     User,
     Video,
 )
-from streamsettle.domain.periods import DateRange, Period, period_range
+from streamsettle.domain.periods import DateRange, Period
 from streamsettle.errors import NotFound
 from streamsettle.services.queries.access import require_admin, require_owner_or_admin
 from streamsettle.services.queries.results import (
@@ -34,6 +34,7 @@ from streamsettle.services.queries.results import (
     SettlementDay,
     VideoSettlement,
 )
+from streamsettle.services.queries.window import period_dates
 
 _AMOUNT_FIELDS = ("views", "ad_views", "video_amount", "ad_amount", "total_amount")
 
@@ -81,7 +82,7 @@ def video_settlement(
     if video is None:
         raise NotFound(f"video {video_id} not found")
     require_owner_or_admin(user, video.creator_id, "video")
-    dates = period_range(period, day)
+    dates = period_dates(period, day)
     days = _days(session, _S, _S.video_id == video_id, _in(_S, dates))
     return VideoSettlement(
         video_id=video.id,
@@ -101,7 +102,7 @@ def creator_settlement(
 
     The caller decides who may ask (``/creators/me`` asks for the user's own id).
     """
-    dates = period_range(period, day)
+    dates = period_dates(period, day)
     mine = (_S.creator_id == creator_id, _in(_S, dates))
     per_video = select(_S.video_id, *_SUMS).where(*mine).group_by(_S.video_id).subquery("per_video")
     video_rows = session.execute(
@@ -133,7 +134,7 @@ def ad_settlement(
     if ad is None:
         raise NotFound(f"ad {ad_id} not found")
     require_owner_or_admin(user, ad.owner_id, "ad")
-    dates = period_range(period, day)
+    dates = period_dates(period, day)
     a = DailyAdSettlement
     rows = session.execute(
         select(
@@ -166,7 +167,7 @@ def creators_overview(
 ) -> CreatorsOverview:
     """All creators' totals for the period (admin): grand totals and the top ``limit``."""
     require_admin(user)
-    dates = period_range(period, day)
+    dates = period_dates(period, day)
     c = DailyCreatorSettlement
     per_creator = (
         select(c.creator_id, func.count().over().label("creators_count"), *_sums(c))

@@ -20,9 +20,10 @@ from streamsettle.db.models import (
     User,
     Video,
 )
-from streamsettle.domain.periods import DateRange, Period, period_range
+from streamsettle.domain.periods import DateRange, Period
 from streamsettle.services.queries.access import advertiser_scope, creator_scope
 from streamsettle.services.queries.results import Metric, TopAd, TopAds, TopVideo, TopVideos
+from streamsettle.services.queries.window import period_dates
 
 TOP_N = 5
 
@@ -38,7 +39,7 @@ def top_videos(
 ) -> TopVideos:
     """A creator's own videos; an admin's choice of all videos or one creator's."""
     scope = creator_scope(user, creator_id)
-    dates = period_range(period, day)
+    dates = period_dates(period, day)
     top = _ranked_videos(period, dates, scope, metric).limit(TOP_N).subquery()
     rows = session.execute(
         select(top.c.video_id, top.c.views, top.c.watched_seconds, Video.title)
@@ -100,7 +101,7 @@ def _ranked_videos(
 def top_ads(session: Session, user: User, *, period: Period, day: date) -> TopAds:
     """An advertiser's own ads; all ads for an admin."""
     scope = advertiser_scope(user)
-    dates = period_range(period, day)
+    dates = period_dates(period, day)
     s = DailyAdStats
     ad_views = func.sum(s.ad_views).label("ad_views")
     ranked = (
