@@ -119,7 +119,8 @@ def test_a_stopped_standby_sends_reads_to_the_primary_and_back(stage: Stage) -> 
     assert csv.status_code == 200 and str(stage.video_id) in csv.text
     ready = stage.readyz()
     assert ready["status"] == "ready" and ready["replica"] == "down"
-    assert "streamsettle_replica_up 0.0" in stage.client.get("/metrics").text
+    metrics = stage.client.get("/metrics", headers=stage.admin).text
+    assert "streamsettle_replica_up 0.0" in metrics
     replica = read_sessions("replica")
     stage.get(stage.creator_b, TOP, period="day", date=DAY1)
     assert read_sessions("replica") == replica  # not tried again before the next check
@@ -152,7 +153,7 @@ def test_a_lagging_standby_is_skipped_and_its_lag_exported(
                     assert time.monotonic() < deadline, ready
                     time.sleep(0.1)
                 assert ready["replica_lag_bytes"] > 0 and ready["replica_lag_seconds"] > 1.0
-                metrics = client.get("/metrics").text
+                metrics = client.get("/metrics", headers=stage.admin).text
                 assert "streamsettle_replica_lag_bytes" in metrics
                 primary = read_sessions("primary", "replica lagging")
                 response = client.get(TOP, params=MONTH, headers=stage.creator_b)
