@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 
+from streamsettle.api.deps import client_ip
 from streamsettle.db.models import User
 from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
@@ -57,7 +58,7 @@ def current_session(request: Request, runtime: Runtime) -> WebSession | None:
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     if claims is None and refresh_token:
         try:
-            renewed = auth.refresh(runtime, refresh_token)
+            renewed = auth.refresh(runtime, refresh_token, ip=client_ip(request, runtime.settings))
         except AuthenticationFailed:
             return None
         claims = _valid_claims(runtime, renewed.access_token)
