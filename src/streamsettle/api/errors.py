@@ -72,11 +72,20 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def retry_after(exc: StreamsettleError) -> int | None:
+    """The seconds a client should wait before retrying: the error's own figure, else
+    ``RETRY_AFTER_SECONDS`` for every 503 (each 503 carries a Retry-After)."""
+    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
+        return int(exc.details["retry_after_seconds"])
+    return RETRY_AFTER_SECONDS if exc.status_code == 503 else None
+
+
 def domain_error_response(exc: StreamsettleError) -> JSONResponse:
     """A domain error as the contract's body (also used by the heartbeat fast path)."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
-        headers = {"Retry-After": str(exc.details["retry_after_seconds"])}
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    seconds = retry_after(exc)
+    if seconds is not None:
+        headers["Retry-After"] = str(seconds)
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
@@ -136,7 +145,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 503:
+            headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+        return error_response(exc.status_code, code, str(exc.detail), None, headers)
 
     async def _backend(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_error_response(exc, request.url.path)

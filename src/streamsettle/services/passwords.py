@@ -64,7 +64,10 @@ class PasswordPool:
 
     def __init__(self, workers: int = 1, queue: int = 4, nice: int = 10) -> None:
         self.workers = workers
-        self._slots = threading.BoundedSemaphore(workers + queue)
+        self.capacity = workers + queue
+        self._slots = threading.BoundedSemaphore(self.capacity)
+        self._lock = threading.Lock()
+        self._in_flight = 0
         self._executor = ThreadPoolExecutor(
             workers, thread_name_prefix="passwords", initializer=_lower_priority, initargs=(nice,)
         )
@@ -84,13 +87,27 @@ class PasswordPool:
                 "too many password checks in progress; retry shortly",
                 {"reason": "busy", "retry_after_seconds": BUSY_RETRY_AFTER_SECONDS},
             )
+        self._count(+1)
         try:
             future = self._executor.submit(work, *args)
         except BaseException:
-            self._slots.release()
+            self._done()
             raise
-        future.add_done_callback(lambda _: self._slots.release())
+        future.add_done_callback(lambda _: self._done())
         return future.result()
+
+    @property
+    def in_flight(self) -> int:
+        """Checks running or waiting now."""
+        return self._in_flight
+
+    def _count(self, change: int) -> None:
+        with self._lock:
+            self._in_flight += change
+
+    def _done(self) -> None:
+        self._count(-1)
+        self._slots.release()
 
     def hash(self, password: str) -> str:
         return self.run(hash_password, password)

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from streamsettle import __version__
 from streamsettle.api.deps import RuntimeDep, client_ip
+from streamsettle.api.errors import retry_after
 from streamsettle.errors import AuthenticationFailed, Forbidden, RateLimited, ServiceUnavailable
 from streamsettle.runtime import Runtime
 from streamsettle.services import auth
@@ -139,7 +140,7 @@ def login(
     except (RateLimited, ServiceUnavailable) as exc:  # Retry-After, as the API's answer has
         context = _login_context(runtime, exc.message, email)
         response = _page(request, "login.html", context, exc.status_code)
-        response.headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+        response.headers["Retry-After"] = str(retry_after(exc))
         return response
     response = RedirectResponse("/", status_code=303)
     web_session.store_tokens(request, response, runtime, pair)
