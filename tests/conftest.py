@@ -24,7 +24,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.config import Settings
 from streamsettle.db.base import Base
 from streamsettle.db.migrate import upgrade

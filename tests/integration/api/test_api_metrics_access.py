@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
-from streamsettle.services.accounts import get_user_by_email, grant_role
+from streamsettle.services.identity.accounts import get_user_by_email, grant_role
 from support.auth_helpers import bearer, login, signup
 
 METRICS_TOKEN = "prometheus-scrape-token-0123456789"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from streamsettle.db.models import RevokedAccessToken
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import decode_access_token
+from streamsettle.services.identity.tokens import decode_access_token
 from support.auth_helpers import bearer, login, signup
 
 

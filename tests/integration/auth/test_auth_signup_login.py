@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from streamsettle.db.models import User
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import decode_access_token
+from streamsettle.services.identity.tokens import decode_access_token
 from support.auth_helpers import PASSWORD, bearer, login, signup
 
 

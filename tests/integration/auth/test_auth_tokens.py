@@ -15,8 +15,8 @@ from sqlalchemy import select
 from streamsettle.db.models import RefreshToken
 from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
-from streamsettle.services import auth
-from streamsettle.services.tokens import decode_access_token, issue_access_token
+from streamsettle.services.identity import auth
+from streamsettle.services.identity.tokens import decode_access_token, issue_access_token
 from support.auth_helpers import bearer, login, signup
 
 

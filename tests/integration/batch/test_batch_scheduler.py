@@ -10,7 +10,7 @@ from batch_world import World
 
 from streamsettle.db.models import BatchRun
 from streamsettle.services.batch.scheduler import acquire_lease, due_dates, release_lease, tick
-from streamsettle.services.workers import background_workers
+from streamsettle.workers import background_workers
 
 D1 = date(2024, 6, 1)
 D2 = date(2024, 6, 2)

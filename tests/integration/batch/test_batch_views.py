@@ -20,8 +20,9 @@ from streamsettle.db.models import (
     WatchLog,
 )
 from streamsettle.domain.views import LogKey, classify_views
-from streamsettle.services import catalogue, playback
+from streamsettle.services import catalogue
 from streamsettle.services.batch import run_date
+from streamsettle.services.ingest import playback
 
 D = date(2024, 3, 10)
 PREV = D - timedelta(days=1)

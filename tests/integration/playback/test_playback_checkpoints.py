@@ -12,8 +12,13 @@ from playback_stack import T0, Stack
 from sqlalchemy import select
 
 from streamsettle.db.models import PlaybackCheckpoint, User, WatchLog
-from streamsettle.services.auth import issue_token_pair
-from streamsettle.services.flusher import LEASE_MS, checkpoint, close_and_flush_day, flush_once
+from streamsettle.services.identity.auth import issue_token_pair
+from streamsettle.services.ingest.flusher import (
+    LEASE_MS,
+    checkpoint,
+    close_and_flush_day,
+    flush_once,
+)
 from streamsettle.sessions.redis_store import SESSION_PREFIX
 
 

@@ -12,8 +12,8 @@ from playback_stack import T0, Stack
 from prometheus_client import REGISTRY
 from starlette.types import Message, Receive, Scope, Send
 
-from streamsettle.api.app import StreamsettleAPI
 from streamsettle.api.heartbeat_fast_path import ROUTE
+from streamsettle.app import StreamsettleAPI
 from streamsettle.sessions.base import Limit, Report, ReportStatus
 from streamsettle.sessions.db_store import datetime_to_ms
 from streamsettle.sessions.redis_store import AsyncRedisReporter

@@ -13,8 +13,8 @@ from playback_stack import T0, Stack
 from sqlalchemy import func, select
 
 from streamsettle.db.models import WatchLog, WatchLogAdSlot
-from streamsettle.services.flusher import CRASH_AFTER_COMMIT_ENV, LEASE_MS, flush_once
-from streamsettle.services.playback import session_store
+from streamsettle.services.ingest.flusher import CRASH_AFTER_COMMIT_ENV, LEASE_MS, flush_once
+from streamsettle.services.ingest.playback import session_store
 from streamsettle.sessions.redis_store import SESSION_PREFIX
 
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import Video, WatchLog
-from streamsettle.services import importer
+from streamsettle.services.ingest import importer
 
 URL = "/api/v1/admin/watch-logs/import"
 LINES = 25_000

@@ -12,7 +12,7 @@ from playback_stack import make_world
 
 from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
 from streamsettle.runtime import Runtime
-from streamsettle.services.rate_limit import WindowCounter
+from streamsettle.services.ingest.rate_limit import WindowCounter
 from streamsettle.sessions import (
     DatabaseSessionStore,
     Limit,

@@ -27,7 +27,7 @@ from streamsettle.db.models import (
 )
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch.steps import refresh_rollups
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.tokens import issue_access_token
 
 D = date.fromisoformat
 

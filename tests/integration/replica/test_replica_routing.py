@@ -19,11 +19,11 @@ from redis.retry import Retry
 from replica_stage import Stage
 from sqlalchemy import select
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.db.models import User
 from streamsettle.db.replica import LocalWriteMarks, RedisWriteMarks, ReplicaRouter
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import hash_password
+from streamsettle.services.identity.passwords import hash_password
 from support.replica import free_port, read_sessions
 
 DAY1, DAY2 = "2026-11-01", "2026-11-02"

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
 from support.auth_helpers import quick_user_headers
 from support.servers import serve

@@ -28,8 +28,8 @@ from streamsettle.api.routers import (
 )
 from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
-from streamsettle.services.workers import PeriodicWorker, background_workers
 from streamsettle.web import routes as web_routes
+from streamsettle.workers import PeriodicWorker, background_workers
 
 
 class StreamsettleAPI(FastAPI):

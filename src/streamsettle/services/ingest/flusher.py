@@ -7,7 +7,7 @@ the store). A crash after the commit leaves the sessions leased in the store; af
 lease a flusher claims them again, the insert writes nothing new, and they are released.
 So several flushers may run at once: leases keep them off each other's batches and the
 idempotent insert makes any overlap harmless. The same writer stores a stop's watch log
-before the stop is answered (``services.playback``); the flusher then only releases it.
+before the stop is answered (``services.ingest.playback``); the flusher then only releases it.
 
 Each pass also checkpoints the live sessions a store that can lose them (Redis) changed
 since the previous pass into ``playback_checkpoints``, and flushes the checkpointed sessions
@@ -34,8 +34,8 @@ from streamsettle.db.models import PlaybackCheckpoint, WatchLog, WatchLogAdSlot
 from streamsettle.domain.playback import Progress
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.playback import session_store
-from streamsettle.services.resume import LeftAt, record_positions
+from streamsettle.services.ingest.playback import session_store
+from streamsettle.services.ingest.resume import LeftAt, record_positions
 from streamsettle.sessions import LiveSession, SessionState
 from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
 from streamsettle.sessions.db_store import datetime_to_ms, ms_to_datetime
