@@ -30,7 +30,7 @@ from streamsettle.app import create_app
 from streamsettle.db.models import BatchRun
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.accounts import get_user_by_email, grant_role
-from support.auth_helpers import bearer, login, signup
+from tests.support.auth_helpers import bearer, login, signup
 
 # The import's body is documented as a string: sent as it is, one watch log per line.
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")

@@ -14,7 +14,7 @@ from streamsettle.config import get_settings
 from streamsettle.db.models import User
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import verify_password
-from support.auth_helpers import login, signup
+from tests.support.auth_helpers import login, signup
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from streamsettle.db.models import RefreshToken, RevokedAccessToken, RevokedToke
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import revocation
 from streamsettle.services.identity.tokens import decode_access_token
-from support.auth_helpers import bearer, login, signup
+from tests.support.auth_helpers import bearer, login, signup
 
 
 @pytest.fixture(params=["redis", "database"])

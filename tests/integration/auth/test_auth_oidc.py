@@ -19,8 +19,8 @@ from streamsettle.app import create_app
 from streamsettle.db.models import OidcIdentity, User
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import oidc
-from support.auth_helpers import bearer, signup
-from support.oidc_provider import FakeOidcProvider, Identity, running_provider
+from tests.support.auth_helpers import bearer, signup
+from tests.support.oidc_provider import FakeOidcProvider, Identity, running_provider
 
 LOGIN = "/api/v1/auth/oidc/google/login"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from batch_world import World
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
@@ -27,6 +26,7 @@ from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.scheduler import due_dates, tick
 from streamsettle.services.identity.passwords import hash_password
 from streamsettle.services.ingest.importer import import_watch_logs
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 6, 1)
 D2 = date(2024, 6, 2)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from batch_world import World
 from typer.testing import CliRunner
 
 from streamsettle.cli import app
@@ -23,6 +22,7 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.batch import BatchEvent, prepare_run, run_date, run_range, runner, steps
 from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.runner import CRASH_AFTER_ENV
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 4, 1)
 D2 = date(2024, 4, 2)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from playback_stack import T0, Stack
 from sqlalchemy import select
 
 from streamsettle.db.models import PlaybackCheckpoint, User, WatchLog
@@ -20,6 +19,7 @@ from streamsettle.services.ingest.flusher import (
     flush_once,
 )
 from streamsettle.sessions.redis_store import SESSION_PREFIX
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def _checkpoints(stack: Stack) -> dict[str, PlaybackCheckpoint]:

@@ -9,13 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playback_stack import T0, Stack
 from sqlalchemy import func, select
 
 from streamsettle.db.models import WatchLog, WatchLogAdSlot
 from streamsettle.services.ingest.flusher import CRASH_AFTER_COMMIT_ENV, LEASE_MS, flush_once
 from streamsettle.services.ingest.playback import session_store
 from streamsettle.sessions.redis_store import SESSION_PREFIX
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def counts(stack: Stack) -> tuple[int, int]:

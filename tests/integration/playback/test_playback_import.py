@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playback_stack import Stack
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -18,6 +17,7 @@ from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import ResumePosition, User, UserRole, WatchLog, WatchLogAdSlot
 from streamsettle.services.identity.tokens import issue_access_token
+from tests.integration.playback.playback_stack import Stack
 
 A, B, C = (str(uuid.UUID(int=n, version=4)) for n in (1, 2, 3))
 

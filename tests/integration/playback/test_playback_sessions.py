@@ -9,11 +9,11 @@ from typing import cast
 
 import pytest
 from fastapi import FastAPI
-from playback_stack import T0, Stack
 from sqlalchemy import select
 
 from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
 from streamsettle.services.ingest.flusher import close_and_flush_day, flush_once
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def logs(stack: Stack) -> list[WatchLog]:

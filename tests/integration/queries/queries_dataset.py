@@ -195,8 +195,8 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
             )
         session.flush()
         connection = session.connection()
-        for day in sorted({D(row[0]) for row in VIDEO_STATS} | {D(row[0]) for row in SETTLEMENTS}):
-            refresh_rollups(connection, day)
+        for settled in sorted({D(r[0]) for r in VIDEO_STATS} | {D(r[0]) for r in SETTLEMENTS}):
+            refresh_rollups(connection, settled)
     tokens = {
         name: issue_access_token(runtime.settings, ids[name], roles)[0]
         for name, roles in PEOPLE.items()

@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
-from support.servers import serve
+from tests.support.auth_helpers import quick_user_headers
+from tests.support.servers import serve
 
 KIB = 1024
 MB = 1000 * 1000
