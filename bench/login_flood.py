@@ -142,7 +142,7 @@ def forget_login_counters() -> None:
 
 
 def summary(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(run[key] for run in runs)
+    return float(statistics.median(float(run[key]) for run in runs))
 
 
 def measure(args: argparse.Namespace) -> None:

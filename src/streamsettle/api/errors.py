@@ -14,7 +14,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streamsettle.api.middleware import BodyTooLarge
-from streamsettle.errors import Conflict, ServiceUnavailable, StreamsettleError
+from streamsettle.errors import (
+    RETRY_AFTER_SECONDS,
+    Conflict,
+    ServiceUnavailable,
+    StreamsettleError,
+    retry_after,
+)
 from streamsettle.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,8 +40,6 @@ _HTTP_CODES = {
     503: "unavailable",
 }
 
-RETRY_AFTER_SECONDS = 2
-"""What a 503 tells the client to wait: a restarted server or a failover takes about that."""
 
 _DATABASE_DOWN: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,  # connection refused or lost, server shutting down, deadlock
@@ -70,14 +74,6 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
         {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
     ]
-
-
-def retry_after(exc: StreamsettleError) -> int | None:
-    """The seconds a client should wait before retrying: the error's own figure, else
-    ``RETRY_AFTER_SECONDS`` for every 503 (each 503 carries a Retry-After)."""
-    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
-        return int(exc.details["retry_after_seconds"])
-    return RETRY_AFTER_SECONDS if exc.status_code == 503 else None
 
 
 def domain_error_response(exc: StreamsettleError) -> JSONResponse:

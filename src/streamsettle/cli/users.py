@@ -7,8 +7,8 @@ import sys
 import typer
 
 from streamsettle.cli.common import console, fail, runtime
-from streamsettle.services import accounts
-from streamsettle.services.password_policy import check_password
+from streamsettle.services.identity import accounts
+from streamsettle.services.identity.password_policy import check_password
 
 app = typer.Typer(help="users commands", no_args_is_help=True)
 

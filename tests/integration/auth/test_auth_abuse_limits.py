@@ -13,17 +13,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.errors import ServiceUnavailable
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import password_pool
+from streamsettle.services.identity.passwords import password_pool
 from streamsettle.services.rate_limit import RedisCounter, WindowCounter
 from streamsettle.sessions import Limit
-from support.auth_helpers import PASSWORD, login, signup
+from tests.support.auth_helpers import PASSWORD, login, signup
 
 HOUR = 3600
 
@@ -51,7 +51,7 @@ def limited(runtime: Runtime) -> Iterator[tuple[TestClient, Runtime]]:
     password_pool(rt).close()
 
 
-def _login(client: TestClient, email: str, ip: str, password: str = PASSWORD) -> httpx.Response:
+def _login(client: TestClient, email: str, ip: str, password: str = PASSWORD) -> httpx2.Response:
     return client.post(
         "/api/v1/auth/login",
         json={"email": email, "password": password},
@@ -59,13 +59,13 @@ def _login(client: TestClient, email: str, ip: str, password: str = PASSWORD) ->
     )
 
 
-def _refresh(client: TestClient, token: str, ip: str) -> httpx.Response:
+def _refresh(client: TestClient, token: str, ip: str) -> httpx2.Response:
     return client.post(
         "/api/v1/auth/refresh", json={"refresh_token": token}, headers={"X-Forwarded-For": ip}
     )
 
 
-def assert_rate_limited(response: httpx.Response, window: int = HOUR) -> None:
+def assert_rate_limited(response: httpx2.Response, window: int = HOUR) -> None:
     assert response.status_code == 429, response.text
     assert 0 < int(response.headers["retry-after"]) <= window
     error = response.json()["error"]
