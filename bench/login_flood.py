@@ -44,9 +44,11 @@ from bench.heartbeats import (
     free_port,
     open_sessions,
     run_wrk,
+    server_env,
+    start_server,
     wait_ready,
 )
-from bench.import_logs import BENCH_SECRET, seed_catalogue
+from bench.import_logs import seed_catalogue
 
 FLOOD_EMAIL = "flood-target@bench.test"
 FLOOD_PASSWORD = "the real one, never guessed"
@@ -112,16 +114,8 @@ def start_flood(base: str, args: argparse.Namespace) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
 
-def server_env(url: str, args: argparse.Namespace) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "STREAMSETTLE_DATABASE_URL": url,
-        "STREAMSETTLE_REDIS_URL": REDIS_URL,
-        "STREAMSETTLE_JWT_SECRET": BENCH_SECRET,
-        "STREAMSETTLE_HEARTBEAT_RATE_PER_IP": "1000000000",
-        "STREAMSETTLE_HEARTBEAT_RATE_PER_SESSION": "1000000000",
-        "STREAMSETTLE_LOG_LEVEL": "WARNING",
-    }
+def flood_server_env(url: str, args: argparse.Namespace) -> dict[str, str]:
+    env = server_env(url)
     if args.hash_nice is not None:
         env["STREAMSETTLE_PASSWORD_HASH_NICE"] = str(args.hash_nice)
     if not args.default_limits:
@@ -152,18 +146,7 @@ def measure(args: argparse.Namespace) -> None:
     with_flood: list[dict[str, Any]] = []
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         video_ids, _ = seed_catalogue(url, videos=50, viewers=20)
-        command = [
-            str(Path(sys.executable).parent / "streamsettle"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--no-flusher",
-            "--no-scheduler",
-        ]
-        env = server_env(url, args)
-        server = subprocess.Popen(command, env=env, cwd=tmp, start_new_session=True)
+        server = start_server(port, args.workers, flood_server_env(url, args), tmp)
         session_ids: list[str] = []
         try:
             wait_ready(base, server)
