@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         default=4, ge=0, description="password checks that may wait for a thread; more: 503"
     )
     password_hash_nice: int = Field(
-        default=10, ge=0, le=19, description="the hashing threads' CPU niceness (Linux)"
+        default=19, ge=0, le=19, description="the hashing threads' CPU niceness (Linux)"
     )
 
     batch_partitions: int = Field(default=0, ge=0, description="0 means the number of cores")

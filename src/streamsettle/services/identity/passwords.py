@@ -4,7 +4,9 @@ small pool of low-priority threads with a bounded queue.
 One check costs a fraction of a CPU second and 64 MiB, by design. Run on the request
 threads, a flood of wrong passwords would take every core from the heartbeats. Here each
 process hashes on ``password_hash_workers`` threads at CPU niceness ``password_hash_nice``
-(the heartbeats' threads keep the CPU they need; hashing takes what is left), and at most
+(19 by default: a check runs on four argon2 lane threads, and at 19 each weighs about 1.5 %
+of a normal thread, so the heartbeats' threads keep the CPU they need and hashing takes
+what is left; an idle CPU still hashes at full speed), and at most
 ``password_hash_queue`` more checks wait: past that a login answers 503 with Retry-After at
 once instead of queueing CPU work without end.
 """
@@ -62,7 +64,7 @@ def _lower_priority(nice: int) -> None:
 class PasswordPool:
     """Hashes and checks passwords on a few threads; refuses work past a bounded queue."""
 
-    def __init__(self, workers: int = 1, queue: int = 4, nice: int = 10) -> None:
+    def __init__(self, workers: int = 1, queue: int = 4, nice: int = 19) -> None:
         self.workers = workers
         self.capacity = workers + queue
         self._slots = threading.BoundedSemaphore(self.capacity)
