@@ -8,6 +8,7 @@ an explicit clock.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -242,3 +243,19 @@ def test_a_long_passphrase_is_accepted_and_logs_in(client: TestClient) -> None:
     signup(client, "long@example.com", password=passphrase)
     assert login(client, "long@example.com", password=passphrase)["access_token"]
     signup(client, "plain@example.com", password="e2e-password-1")  # no character classes
+
+
+def test_the_login_page_answers_429_with_retry_after(limited: tuple[TestClient, Runtime]) -> None:
+    client, _ = limited
+    signup(client, "page@example.com")
+    form_page = client.get("/login")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form_page.text)
+    assert match is not None
+    form = {"email": "page@example.com", "password": "wrong-password", "csrf_token": match[1]}
+    ip = {"X-Forwarded-For": "203.0.113.99"}
+    for _ in range(2):
+        assert client.post("/login", data=form, headers=ip).status_code == 401
+    refused = client.post("/login", data=form, headers=ip)  # the account's third
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= HOUR
+    assert "too many login attempts" in refused.text
