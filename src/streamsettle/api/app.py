@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from streamsettle import __version__
+from streamsettle.api.docs import install_docs
 from streamsettle.api.errors import install_error_handlers
 from streamsettle.api.heartbeat_fast_path import HeartbeatFastPath
 from streamsettle.api.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
@@ -82,6 +83,8 @@ def create_app(
         version=__version__,
         description="Watch logs, views and daily creator settlement.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     if runtime is not None:
         app.state.runtime = runtime
@@ -102,4 +105,5 @@ def create_app(
     ):
         app.include_router(module.router)
     install_openapi(app)
+    install_docs(app)
     return app
