@@ -38,7 +38,7 @@ def import_logs(
         50, help="rejected lines listed in the table (--json lists the first 1,000)"
     ),
 ) -> None:
-    """Import historical watch logs; idempotent on session id (see api.md).
+    """Import historical watch logs; idempotent on session id.
 
     Exit status:
     0  every line was stored or is a duplicate
