@@ -30,6 +30,7 @@ from streamsettle.api.routers import (
 from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
 from streamsettle.services.workers import PeriodicWorker, background_workers
+from streamsettle.web import admin_routes
 from streamsettle.web import routes as web_routes
 
 
@@ -102,6 +103,7 @@ def create_app(
         stats,
         settlements,
         web_routes,
+        admin_routes,
     ):
         app.include_router(module.router)
     install_openapi(app)
