@@ -1,4 +1,5 @@
-// Follows a backfill on the batch page: polls its progress every second until it ends.
+// Follows a backfill on the batch page: polls its progress every second until it ends,
+// then reloads the page once so that its other tables show the new runs.
 (function () {
   "use strict";
   function text(node, value) {
@@ -26,10 +27,10 @@
       text(refused, "Stopped before the end: " + data.refused);
       refused.hidden = false;
     }
-    section.dataset.finished = data.finished ? "true" : "false";
   }
   function follow(section) {
     var url = section.dataset.progressUrl;
+    var first = true;
     function poll() {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
@@ -38,7 +39,14 @@
         })
         .then(function (data) {
           render(section, data);
-          if (!data.finished) window.setTimeout(poll, 1000);
+          if (!data.finished) {
+            first = false;
+            window.setTimeout(poll, 1000);
+          } else if (first) {
+            section.dataset.finished = "true";
+          } else {
+            window.location.reload();
+          }
         })
         .catch(function () { window.setTimeout(poll, 3000); });
     }
