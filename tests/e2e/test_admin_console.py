@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chromium import Offline, chromium
 from playwright.sync_api import Browser, Page
 
 from streamsettle.db.models import Video
 from streamsettle.runtime import Runtime
-from streamsettle.services import accounts, catalogue
+from streamsettle.services import catalogue
+from streamsettle.services.identity import accounts
+from tests.e2e.chromium import Offline, chromium
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +80,7 @@ def _load(runtime: Runtime) -> World:
 def _ndjson(world: World) -> str:
     """One counted view with one ad view per line (distinct addresses, minutes apart), and
     two lines to reject: line 2 is not JSON, the last names an unknown video."""
-    lines = []
+    lines: list[str] = []
     for day, count in VIEWS.items():
         for i in range(count):
             start = f"{day}T{10 + i // 60:02d}:{i % 60:02d}:00+09:00"

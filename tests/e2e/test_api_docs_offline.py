@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from chromium import Offline, chromium
 from playwright.sync_api import Browser
+
+from tests.e2e.chromium import Offline, chromium
 
 pytestmark = pytest.mark.browser
 

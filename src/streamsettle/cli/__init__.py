@@ -65,7 +65,7 @@ def serve(
     base = f"http://{shown}:{port}"
     console.print(f"streamsettle: page {base}/  API docs {base}/docs  (Ctrl-C to stop)")
     uvicorn.run(
-        "streamsettle.api.asgi:build",
+        "streamsettle.app:build",
         factory=True,
         host=host,
         port=port,

@@ -44,7 +44,7 @@ def import_logs(
     0  every line was stored or is a duplicate
     2  lines were rejected (the valid ones are stored)
     1  the import could not run or was interrupted"""
-    from streamsettle.services.importer import import_watch_logs
+    from streamsettle.services.ingest.importer import import_watch_logs
 
     if file == "-":
         stream: BinaryIO = sys.stdin.buffer

@@ -21,14 +21,15 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from streamsettle.api.deps import RuntimeDep
 from streamsettle.db.models import RateCard, User, Video
 from streamsettle.errors import InvalidInput, StreamsettleError
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
-from streamsettle.services import catalogue, importer, queries, rate_cards
+from streamsettle.services import catalogue, queries, rate_cards
 from streamsettle.services.batch import backfill
 from streamsettle.services.batch import repository as batch_repo
 from streamsettle.services.catalogue import Placement
+from streamsettle.services.ingest import importer
 from streamsettle.services.queries import admin as admin_queries
 from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import build_dashboard, choose_window

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.servers import free_port
+from tests.support.servers import free_port
 
 STREAMSETTLE = str(Path(sys.executable).parent / "streamsettle")
 

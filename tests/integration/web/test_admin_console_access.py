@@ -11,10 +11,11 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from streamsettle.db.models import BatchRun
+from streamsettle.db.models import BatchRun, User
 from streamsettle.runtime import Runtime
-from streamsettle.services import accounts, catalogue, rate_cards
+from streamsettle.services import catalogue, rate_cards
 from streamsettle.services.batch import run_range
+from streamsettle.services.identity import accounts
 from streamsettle.services.queries import admin as admin_queries
 
 PASSWORD = "console-password-1"
@@ -40,7 +41,7 @@ def _users(runtime: Runtime) -> dict[str, int]:
                 roles=roles,
             )
             ids[name] = user.id
-        maker = session.get(accounts.User, ids["maker"])
+        maker = session.get(User, ids["maker"])
         assert maker is not None
         ids["video"] = catalogue.create_video(
             session, maker, title="<script>alert(1)</script>", duration_seconds=900

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
+from streamsettle.api.deps import AdminUser, RecordsWrites
 from streamsettle.api.params import IsoDate
 from streamsettle.api.schemas.batch import (
     BatchRunAccepted,
@@ -17,6 +17,7 @@ from streamsettle.api.schemas.batch import (
     BatchStepPublic,
 )
 from streamsettle.db.models import BatchRun
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import execute_run, prepare_run
