@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from streamsettle.services.catalogue import Placement
 from streamsettle.services.ingest import importer
 from streamsettle.services.queries import admin as admin_queries
 from streamsettle.web import session as web_session
-from streamsettle.web.dashboard import build_dashboard, choose_window
+from streamsettle.web.dashboard import Window, build_dashboard, choose_window
 from streamsettle.web.routes import SECURITY_HEADERS, _page, _to_login, templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -125,6 +125,17 @@ def _needing_rerun(session: Session) -> dict[str, Any]:
     }
 
 
+def _window(
+    runtime: RuntimeDep,
+    period: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query(alias="date")] = None,
+) -> Window:
+    return choose_window(period, day, runtime.settings)
+
+
+ChosenWindow = Annotated[Window, Depends(_window)]
+
+
 # --- overview ------------------------------------------------------------------------
 
 
@@ -132,13 +143,11 @@ def _needing_rerun(session: Session) -> dict[str, Any]:
 def home(
     request: Request,
     runtime: RuntimeDep,
-    period: Annotated[str | None, Query()] = None,
-    day: Annotated[str | None, Query(alias="date")] = None,
+    window: ChosenWindow,
 ) -> Response:
     admin = _admin(request, runtime)
     if isinstance(admin, Response):
         return admin
-    window = choose_window(period, day, runtime.settings)
     with runtime.db.read_session(admin.user.id) as session:
         context = {
             "window": window,
@@ -520,14 +529,12 @@ def creator_page(
     request: Request,
     runtime: RuntimeDep,
     creator_id: int,
-    period: Annotated[str | None, Query()] = None,
-    day: Annotated[str | None, Query(alias="date")] = None,
+    window: ChosenWindow,
 ) -> Response:
     """The creator's own settlement page as they see it, read-only."""
     admin = _admin(request, runtime)
     if isinstance(admin, Response):
         return admin
-    window = choose_window(period, day, runtime.settings)
     with runtime.db.read_session(admin.user.id) as session:
         creator = session.get(User, creator_id)
         if creator is None or not creator.has_role("creator"):

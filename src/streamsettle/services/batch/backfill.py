@@ -1,5 +1,6 @@
-"""A backfill started from a request: the first date is checked and recorded at once, the
-dates are then settled in order in a background thread, stopping at the first failure.
+"""Settling started from a request (``POST /api/v1/admin/batch-runs`` for one date, the admin
+console for a range): the first date is checked and recorded at once, the dates are then
+settled in order in a background thread, stopping at the first failure.
 
 Progress lives where every run's does, in ``batch_runs`` / ``batch_steps`` (see
 ``services.queries.admin.backfill_progress``), so any process can report it. Only a later
