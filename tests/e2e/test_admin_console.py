@@ -45,26 +45,15 @@ class World:
 
 def _load(runtime: Runtime) -> World:
     with runtime.db.session() as session:
-        admin = accounts.create_user(
-            session,
-            email="root@e2e.test",
-            password=PASSWORD,
-            display_name="Root",
-            roles=["admin"],
-        )
-        creator = accounts.create_user(
-            session,
-            email="maker@e2e.test",
-            password=PASSWORD,
-            display_name="Maker <Kim>",
-            roles=["creator"],
-        )
-        brand = accounts.create_user(
-            session,
-            email="brand@e2e.test",
-            password=PASSWORD,
-            display_name="Brand",
-            roles=["advertiser"],
+        admin, creator, brand = (
+            accounts.create_user(
+                session, email=email, password=PASSWORD, display_name=name, roles=[role]
+            )
+            for email, name, role in (
+                ("root@e2e.test", "Root", "admin"),
+                ("maker@e2e.test", "Maker <Kim>", "creator"),
+                ("brand@e2e.test", "Brand", "advertiser"),
+            )
         )
         ads = {
             title: catalogue.create_ad(session, brand, title=title, duration_seconds=15).id
