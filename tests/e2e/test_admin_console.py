@@ -117,6 +117,9 @@ class Shots:
         page.wait_for_timeout(300)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} scrolls sideways on a phone ({width}px)"
+        for money in page.locator("th.money").all():  # amounts are never scrolled away
+            box = money.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390, (name, box)
         page.screenshot(path=str(self.directory / f"admin-{name}-phone.png"), full_page=True)
         assert desktop is not None
         page.set_viewport_size(desktop)
