@@ -182,7 +182,7 @@ def status(
             else f"from {first} to {last}"
         )
         console.print(
-            f"[yellow]{len(stale)} date(s) need a re-run, {listed}[/yellow]. "
+            f"[yellow]{len(stale)} date(s) need a re-run: {listed}[/yellow]. "
             "Dates with late watch logs are "
             "re-run by the scheduler within a minute; the others with "
             f"streamsettle batch run --from {first} --to {last}"

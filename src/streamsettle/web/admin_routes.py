@@ -244,7 +244,8 @@ def batch_progress(
     """The backfill's progress as JSON, for the page's poll."""
     admin = _admin(request, runtime)
     if isinstance(admin, Response):
-        return JSONResponse({"error": "log in as an admin"}, 403, headers=SECURITY_HEADERS)
+        error = {"code": "forbidden", "message": "log in as an admin", "details": None}
+        return JSONResponse({"error": error}, 403, headers=SECURITY_HEADERS)
     dates = backfill.check_range(first, last)
     with runtime.db.session() as session:
         progress = admin_queries.backfill_progress(session, dates, run, backfill.refusal(run))
@@ -280,10 +281,6 @@ def import_page(request: Request, runtime: RuntimeDep) -> Response:
     return _render(request, runtime, admin, "admin/import.html", {"result": None, "problems": []})
 
 
-def _lines(upload: UploadFile) -> Iterator[bytes]:
-    yield from upload.file
-
-
 @router.post("/import")
 def import_upload(
     request: Request,
@@ -299,7 +296,7 @@ def import_upload(
         return _redirect("/admin/import")
     result = None
     with _problems() as problems, runtime.db.writes_by(admin.user.id):
-        result = importer.import_watch_logs(runtime, _lines(file))
+        result = importer.import_watch_logs(runtime, file.file)
     context = {"result": result, "problems": problems, "filename": file.filename or ""}
     with runtime.db.session() as session:
         context["needing_rerun"] = _needing_rerun(session)

@@ -84,6 +84,7 @@ def test_anonymous_users_go_to_the_login_and_creators_are_refused(
         "/admin/batch/progress", params={"run": 1, "from": "2026-10-01", "to": "2026-10-01"}
     )
     assert progress.status_code == 403
+    assert progress.json()["error"]["code"] == "forbidden"
 
 
 def test_pages_escape_titles_and_carry_the_strict_policy(

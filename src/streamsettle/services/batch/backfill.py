@@ -22,6 +22,7 @@ from streamsettle.services.batch.runner import execute_run, prepare_run, run_dat
 log = get_logger(__name__)
 
 MAX_BACKFILL_DAYS = 366
+KEPT_REFUSALS = 100
 _refusals: dict[int, str] = {}
 _refusals_lock = threading.Lock()
 
@@ -75,6 +76,8 @@ def start_backfill(runtime: Runtime, first: date, last: date, *, user_id: int) -
                 except BatchRefused as exc:
                     with _refusals_lock:
                         _refusals[run_id] = f"{day.isoformat()}: {exc.message}"
+                        while len(_refusals) > KEPT_REFUSALS:
+                            del _refusals[next(iter(_refusals))]
                     return
         except Exception:  # execute_run records failures; this is only a last resort
             log.exception("backfill crashed", first_run_id=run_id)
