@@ -212,3 +212,23 @@ def test_unknown_creators_and_videos_are_404_pages(
     answer = client.get(path)
     assert answer.status_code == 404
     assert "text/html" in answer.headers["content-type"]
+
+
+def test_the_overview_groups_days_needing_a_rerun_behind_one_button(
+    runtime: Runtime, client: TestClient
+) -> None:
+    _users(runtime)
+    run_range(runtime, date(2026, 10, 1), date(2026, 10, 4))
+    run_range(runtime, date(2026, 10, 2), date(2026, 10, 2))  # flags the 3rd and the 4th
+    _login(client, "root")
+    page = client.get("/admin").text
+    section = re.sub(r"\s+", " ", page.split('data-testid="needing-rerun"')[1])
+    assert "Days needing a re-run (2)" in section
+    assert '2026-10-03 to 2026-10-04 <span class="muted">(2 days)</span>' in section
+    assert "2026-10-02 was re-run after it" in section
+    button = re.search(
+        r'name="from" value="([\d-]+)"> <input type="hidden" name="to" value="([\d-]+)"> '
+        r'<button type="submit" data-testid="rerun-stale">',
+        section,
+    )
+    assert button and button.groups() == ("2026-10-03", "2026-10-04")
