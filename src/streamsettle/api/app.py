@@ -29,7 +29,9 @@ from streamsettle.api.routers import (
 from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
 from streamsettle.services.workers import PeriodicWorker, background_workers
+from streamsettle.web import advertiser as web_advertiser
 from streamsettle.web import routes as web_routes
+from streamsettle.web import studio as web_studio
 
 
 class StreamsettleAPI(FastAPI):
@@ -99,6 +101,8 @@ def create_app(
         stats,
         settlements,
         web_routes,
+        web_studio,
+        web_advertiser,
     ):
         app.include_router(module.router)
     install_openapi(app)
