@@ -44,43 +44,79 @@ def build(session: Session, user: User, choice: RangeChoice, f: Formats) -> Repo
         "studio/advertiser.html",
         N_("Your ads"),
         kpis=[
-            kpi("ad-views", N_("Ad views"), f.num, report.ad_views,
-                previous.ad_views if previous else 0, has),
-            kpi("spend", N_("Spend"), f.krw, report.amount,
-                previous.amount if previous else 0, has),
+            kpi(
+                "ad-views",
+                N_("Ad views"),
+                f.num,
+                report.ad_views,
+                previous.ad_views if previous else 0,
+                has,
+            ),
+            kpi(
+                "spend", N_("Spend"), f.krw, report.amount, previous.amount if previous else 0, has
+            ),
         ],
         charts=[
-            Chart("ads-spend", N_("Spend"), "krw", labels,
-                  [Series(N_("Spend"), [int(d.amount) for d in report.days], AD_COLOR)]),
-            Chart("ads-views", N_("Ad views"), "count", labels,
-                  [Series(N_("Ad views"), [d.ad_views for d in report.days], VIEWS_COLOR)]),
+            Chart(
+                "ads-spend",
+                N_("Spend"),
+                "krw",
+                labels,
+                [Series(N_("Spend"), [int(d.amount) for d in report.days], AD_COLOR)],
+            ),
+            Chart(
+                "ads-views",
+                N_("Ad views"),
+                "count",
+                labels,
+                [Series(N_("Ad views"), [d.ad_views for d in report.days], VIEWS_COLOR)],
+            ),
         ],
         tables=[
-            Table("ads", N_("Ads"),
-                  [Column("ad_id", N_("Id"), Kind.ID), Column("title", N_("Ad"), Kind.TEXT),
-                   _AD_VIEWS, _SPEND],
-                  [Row([a.ad_id, a.title, a.ad_views, a.amount]) for a in report.ads],
-                  empty=N_("You have no ads yet.")),
-            Table("days", N_("Daily figures"),
-                  [Column("date", N_("Date"), Kind.DATE), _AD_VIEWS, _SPEND],
-                  [Row([d.date, d.ad_views, d.amount]) for d in report.days]),
+            Table(
+                "ads",
+                N_("Ads"),
+                [
+                    Column("ad_id", N_("Id"), Kind.ID),
+                    Column("title", N_("Ad"), Kind.TEXT),
+                    _AD_VIEWS,
+                    _SPEND,
+                ],
+                [Row([a.ad_id, a.title, a.ad_views, a.amount]) for a in report.ads],
+                empty=N_("You have no ads yet."),
+            ),
+            Table(
+                "days",
+                N_("Daily figures"),
+                [Column("date", N_("Date"), Kind.DATE), _AD_VIEWS, _SPEND],
+                [Row([d.date, d.ad_views, d.amount]) for d in report.days],
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 @router.get("/advertiser")
 def advertiser(
-    request: Request, runtime: RuntimeDep, period: Period_ = None, day: Date_ = None,
-    start: From_ = None, end: To_ = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    runtime: RuntimeDep,
+    period: Period_ = None,
+    day: Date_ = None,
+    start: From_ = None,
+    end: To_ = None,
+) -> Response:
     choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, build, choice=choice)
 
 
 @router.get("/advertiser.csv")
 def advertiser_csv(
-    request: Request, runtime: RuntimeDep, table: TableName, period: Period_ = None,
-    day: Date_ = None, start: From_ = None, end: To_ = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    runtime: RuntimeDep,
+    table: TableName,
+    period: Period_ = None,
+    day: Date_ = None,
+    start: From_ = None,
+    end: To_ = None,
+) -> Response:
     choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, build, choice=choice, csv_table=table)

@@ -84,15 +84,32 @@ def kpis(totals: queries.Totals, previous: queries.Totals | None, f: Formats) ->
 def charts(prefix: str, days: list[queries.StudioDay], f: Formats) -> list[Chart]:
     labels = [f.short_day(d.date) for d in days]
     return [
-        Chart(f"{prefix}-views", N_("Views"), "count", labels,
-              [Series(N_("Views"), [d.views for d in days], VIEWS_COLOR)]),
-        Chart(f"{prefix}-hours", N_("Watch time (hours)"), "hours", labels,
-              [Series(N_("Hours"), [float(d.watch_hours) for d in days], HOURS_COLOR)]),
-        Chart(f"{prefix}-earnings", N_("Earnings"), "krw", labels,
-              [Series(N_("From views"), [int(d.video_amount) for d in days], VIDEO_COLOR),
-               Series(N_("From ads"), [int(d.ad_amount) for d in days], AD_COLOR)],
-              stacked=True),
-    ]  # fmt: skip
+        Chart(
+            f"{prefix}-views",
+            N_("Views"),
+            "count",
+            labels,
+            [Series(N_("Views"), [d.views for d in days], VIEWS_COLOR)],
+        ),
+        Chart(
+            f"{prefix}-hours",
+            N_("Watch time (hours)"),
+            "hours",
+            labels,
+            [Series(N_("Hours"), [float(d.watch_hours) for d in days], HOURS_COLOR)],
+        ),
+        Chart(
+            f"{prefix}-earnings",
+            N_("Earnings"),
+            "krw",
+            labels,
+            [
+                Series(N_("From views"), [int(d.video_amount) for d in days], VIDEO_COLOR),
+                Series(N_("From ads"), [int(d.ad_amount) for d in days], AD_COLOR),
+            ],
+            stacked=True,
+        ),
+    ]
 
 
 def days_table(days: list[queries.StudioDay]) -> Table:
@@ -124,13 +141,20 @@ def overview(creator_id: int | None) -> Builder:
         videos = Table(
             "videos",
             N_("Videos"),
-            [Column("video_id", N_("Id"), Kind.ID), Column("title", N_("Video"), Kind.TEXT),
-             *_FIGURES],
-            [Row([v.video_id, v.title, *_figures(v)],
-                 link=f"/studio/videos/{v.video_id}?{choice.query}")
-             for v in report.videos],
+            [
+                Column("video_id", N_("Id"), Kind.ID),
+                Column("title", N_("Video"), Kind.TEXT),
+                *_FIGURES,
+            ],
+            [
+                Row(
+                    [v.video_id, v.title, *_figures(v)],
+                    link=f"/studio/videos/{v.video_id}?{choice.query}",
+                )
+                for v in report.videos
+            ],
             empty=N_("No video has views or earnings in this range."),
-        )  # fmt: skip
+        )
         return ReportPage(
             "studio/overview.html",
             N_("Channel analytics"),
@@ -150,12 +174,15 @@ def video_page(video_id: int) -> Builder:
         ads = Table(
             "ads",
             N_("Earnings by ad"),
-            [Column("ad_id", N_("Id"), Kind.ID), Column("title", N_("Ad"), Kind.TEXT),
-             Column("ad_views", N_("Ad views"), Kind.COUNT),
-             Column("amount", N_("Earnings"), Kind.KRW)],
+            [
+                Column("ad_id", N_("Id"), Kind.ID),
+                Column("title", N_("Ad"), Kind.TEXT),
+                Column("ad_views", N_("Ad views"), Kind.COUNT),
+                Column("amount", N_("Earnings"), Kind.KRW),
+            ],
             [Row([a.ad_id, a.title, a.ad_views, a.amount]) for a in report.ads],
             empty=N_("No ad was viewed on this video in this range."),
-        )  # fmt: skip
+        )
         owner = report.creator_id
         return ReportPage(
             "studio/video.html",
@@ -183,35 +210,57 @@ TableName = Annotated[str, Query(alias="table")]
 
 @router.get("/studio")
 def studio(
-    request: Request, runtime: RuntimeDep, period: Period_ = None, day: Date_ = None,
-    start: From_ = None, end: To_ = None, creator_id: CreatorId = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    runtime: RuntimeDep,
+    period: Period_ = None,
+    day: Date_ = None,
+    start: From_ = None,
+    end: To_ = None,
+    creator_id: CreatorId = None,
+) -> Response:
     choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, overview(creator_id), choice=choice)
 
 
 @router.get("/studio.csv")
 def studio_csv(
-    request: Request, runtime: RuntimeDep, table: TableName, period: Period_ = None,
-    day: Date_ = None, start: From_ = None, end: To_ = None, creator_id: CreatorId = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    runtime: RuntimeDep,
+    table: TableName,
+    period: Period_ = None,
+    day: Date_ = None,
+    start: From_ = None,
+    end: To_ = None,
+    creator_id: CreatorId = None,
+) -> Response:
     choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, overview(creator_id), choice=choice, csv_table=table)
 
 
 @router.get("/studio/videos/{video_id:int}")
 def video(
-    request: Request, runtime: RuntimeDep, video_id: int, period: Period_ = None,
-    day: Date_ = None, start: From_ = None, end: To_ = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    runtime: RuntimeDep,
+    video_id: int,
+    period: Period_ = None,
+    day: Date_ = None,
+    start: From_ = None,
+    end: To_ = None,
+) -> Response:
     choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, video_page(video_id), choice=choice)
 
 
 @router.get("/studio/videos/{video_id:int}.csv")
 def video_csv(
-    request: Request, runtime: RuntimeDep, video_id: int, table: TableName,
-    period: Period_ = None, day: Date_ = None, start: From_ = None, end: To_ = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    runtime: RuntimeDep,
+    video_id: int,
+    table: TableName,
+    period: Period_ = None,
+    day: Date_ = None,
+    start: From_ = None,
+    end: To_ = None,
+) -> Response:
     choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, video_page(video_id), choice=choice, csv_table=table)

@@ -45,6 +45,16 @@ class Column:
     def money(self) -> bool:
         return self.kind is Kind.KRW
 
+    @property
+    def css(self) -> str:
+        """``num`` or ``text``, ``money`` for amounts, ``id`` for an id (left out on phones)."""
+        classes = ["num" if self.numeric else "text"]
+        if self.money:
+            classes.append("money")
+        if self.kind is Kind.ID:
+            classes.append("id")
+        return " ".join(classes)
+
     def show(self, value: Any, f: Formats) -> str:
         if value is None:
             return NO_FIGURE

@@ -56,11 +56,18 @@ def _csv(settled: Settled, path: str) -> list[dict[str, str]]:
 def test_overview_kpis_compare_with_the_previous_range(settled: Settled) -> None:
     html = _as(settled, "A").client.get(f"/studio?{RANGE}&lang=en").text
     assert _text(html, "range") == "Nov 30, 2026 \u2013 Dec 2, 2026"
-    kpis = {k: _text(html, f"kpi-{k}-value") for k in
-            ("views", "watch-hours", "earnings", "rpm", "average-view")}  # fmt: skip
+    kpis = {
+        k: _text(html, f"kpi-{k}-value")
+        for k in ("views", "watch-hours", "earnings", "rpm", "average-view")
+    }
     # 81 views, 6,560 s watched, 235 KRW; before: 30 views, 1,500 s, 123 KRW.
-    assert kpis == {"views": "81", "watch-hours": "1.8", "earnings": "₩235",
-                    "rpm": "₩2,901", "average-view": "1:20"}  # fmt: skip
+    assert kpis == {
+        "views": "81",
+        "watch-hours": "1.8",
+        "earnings": "₩235",
+        "rpm": "₩2,901",
+        "average-view": "1:20",
+    }
     assert _text(html, "kpi-views-change") == "+170.0%"
     assert _text(html, "kpi-earnings-change") == "+91.1%"
     videos = _rows(html, "videos")
@@ -85,12 +92,15 @@ def test_every_table_has_its_csv(settled: Settled) -> None:
     assert (hyperlink["watch_hours"], hyperlink["average_view_seconds"]) == ("0.7", "118")
     days = _csv(settled, f"/studio.csv?table=days&{RANGE}")
     assert [(d["date"], d["views"], d["total_amount"]) for d in days] == [
-        ("2026-11-30", "18", "85"), ("2026-12-01", "39", "96"), ("2026-12-02", "24", "54"),
-    ]  # fmt: skip
+        ("2026-11-30", "18", "85"),
+        ("2026-12-01", "39", "96"),
+        ("2026-12-02", "24", "54"),
+    ]
     v3 = settled.ids["v3"]
     ads = _csv(settled, f"/studio/videos/{v3}.csv?table=ads&{RANGE}")
-    assert ads == [{"ad_id": str(settled.ids["ad2"]), "title": "Ad ad2",
-                    "ad_views": "8", "amount": "90"}]  # fmt: skip
+    assert ads == [
+        {"ad_id": str(settled.ids["ad2"]), "title": "Ad ad2", "ad_views": "8", "amount": "90"}
+    ]
     unknown = settled.client.get(f"/studio.csv?table=nope&{RANGE}")
     assert unknown.status_code == 404 and "videos, days" in unknown.text
 
@@ -168,8 +178,9 @@ def test_advertiser_spend_matches_the_ad_settlement_api(settled: Settled, period
     ads = _csv(settled, f"/advertiser.csv?table=ads&period={period}&date=2026-12-01")
     assert {a["title"] for a in ads} == {"Ad ad1", "Ad ad2"}  # not Q's ad3
     for line in ads:
-        api = settled.get("P", f"/api/v1/settlements/ads/{line['ad_id']}",
-                          period=period, date="2026-12-01")  # fmt: skip
+        api = settled.get(
+            "P", f"/api/v1/settlements/ads/{line['ad_id']}", period=period, date="2026-12-01"
+        )
         assert (int(line["ad_views"]), int(line["amount"])) == (api["ad_views"], api["amount"])
     total = sum(int(a["amount"]) for a in ads)
     assert _text(html, "kpi-spend-value") == f"₩{total:,}"
@@ -181,11 +192,15 @@ def test_advertiser_week_by_hand_and_who_may_see_it(settled: Settled) -> None:
     _as(settled, "P")
     ads = _csv(settled, "/advertiser.csv?table=ads&period=week&date=2026-12-02")
     assert [(a["title"], a["ad_views"], a["amount"]) for a in ads] == [
-        ("Ad ad2", "10", "110"), ("Ad ad1", "4", "40"),
-    ]  # fmt: skip
+        ("Ad ad2", "10", "110"),
+        ("Ad ad1", "4", "40"),
+    ]
     days = _csv(settled, "/advertiser.csv?table=days&from=2026-11-28&to=2026-12-02")
     assert [(d["date"], d["amount"]) for d in days] == [
-        ("2026-11-28", "40"), ("2026-11-29", "31"), ("2026-11-30", "66"),
-        ("2026-12-01", "54"), ("2026-12-02", "30"),
-    ]  # fmt: skip
+        ("2026-11-28", "40"),
+        ("2026-11-29", "31"),
+        ("2026-11-30", "66"),
+        ("2026-12-01", "54"),
+        ("2026-12-02", "30"),
+    ]
     assert _as(settled, "A").client.get("/advertiser").status_code == 403
