@@ -32,7 +32,7 @@ from streamsettle.db.models import (
 )
 from streamsettle.domain.periods import business_date
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import hash_password
+from streamsettle.services.identity.passwords import hash_password
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""Videos, ads and ad placement (product.md 2, "Ad slot").
+"""Videos, ads and ad placement (docs/rules.md, "Ad slot").
 
 A new video gets the default ad slots (every 300 s strictly below its duration), filled
 round-robin over the active ads in id order. The rotation starts at ``video.id - 1`` so
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from streamsettle.db.models import Ad, AdSlot, User, Video
 from streamsettle.domain.slots import default_slot_positions, fill_round_robin
 from streamsettle.errors import Forbidden, InvalidInput, NotFound
-from streamsettle.services.accounts import has_control_characters
+from streamsettle.services.identity.accounts import has_control_characters
 
 MAX_TITLE_LENGTH = 300
 MAX_VIDEO_SECONDS = 86_400

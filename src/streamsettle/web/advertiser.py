@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from streamsettle.api.deps import RuntimeDep
 from streamsettle.db.models import User
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.services.queries import studio as queries
 from streamsettle.web.i18n import N_, Formats
 from streamsettle.web.report_page import (

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from streamsettle.services.export import write_rows
+from streamsettle.services.queries.export import write_rows
 from streamsettle.web.i18n import N_, NO_FIGURE, Formats
 
 

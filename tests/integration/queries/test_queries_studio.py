@@ -14,12 +14,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from queries_dataset import Settled
 
 from streamsettle.domain.periods import business_date
 from streamsettle.runtime import Runtime
 from streamsettle.web.i18n import LANGUAGE_COOKIE
 from streamsettle.web.session import ACCESS_COOKIE
+from tests.integration.queries.queries_dataset import Settled
 
 RANGE = "from=2026-11-30&to=2026-12-02"
 

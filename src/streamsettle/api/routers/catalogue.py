@@ -1,4 +1,4 @@
-"""Routes for the catalogue (api.md "Catalogue"): videos, ads and ad placement."""
+"""Routes for the catalogue: videos, ads and ad placement."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from streamsettle.api.deps import (
     AdvertiserUser,
     CreatorUser,
     CurrentUser,
-    DbSession,
     RecordsWrites,
     require_role,
 )
@@ -27,6 +26,7 @@ from streamsettle.api.schemas.catalogue import (
     VideoPublic,
 )
 from streamsettle.db.models import User
+from streamsettle.http.deps import DbSession
 from streamsettle.services import catalogue
 from streamsettle.services.catalogue import Placement
 

@@ -1,4 +1,4 @@
-"""Watch log import (api.md "Watch log import"): JSON Lines streamed, never loaded whole.
+"""Watch log import (the import format, docs/playback.md): JSON Lines streamed, never loaded whole.
 
 The request body is read chunk by chunk on the event loop and handed, line by line, to the
 importer running in a worker thread, so a large file costs one chunk of memory at a time.
@@ -13,8 +13,9 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
-from streamsettle.services import importer
+from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.http.deps import RuntimeDep
+from streamsettle.services.ingest import importer
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 
@@ -87,7 +88,7 @@ def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "one watch log per line, as JSON (api.md: Watch log import)",
+            "description": "one watch log per line, as JSON",
             "content": {
                 "application/x-ndjson": {
                     "schema": {"type": "string"},

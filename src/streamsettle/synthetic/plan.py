@@ -1,0 +1,99 @@
+"""What to generate: sizes, seed and shape, validated once, and its split into units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from streamsettle.domain.periods import business_day_bounds
+from streamsettle.errors import InvalidInput
+from streamsettle.synthetic.model import (
+    CHUNK_LOGS,
+    MAX_CHUNKS_PER_DAY,
+    MAX_DAYS,
+    Day,
+    Shares,
+    Unit,
+)
+
+MAX_VIEWERS = 1 << 24
+"""Logged-in viewers get home addresses in 10.0.0.0/8."""
+MAX_CREATORS = 1 << 20
+"""Creators get home addresses in 172.16.0.0/12."""
+
+
+def default_viewers(logs_per_day: int) -> int:
+    """A pool big enough that accidental repeat views stay rare (one viewer per 10 logs/day)."""
+    return max(100, min(logs_per_day // 10, 1_000_000))
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    videos: int
+    creators: int
+    days: int
+    logs_per_day: int
+    start_date: date
+    seed: int = 0
+    viewers: int | None = None
+    """Logged-in viewer pool; ``None`` for :func:`default_viewers`."""
+    ads: int = 5
+    zipf_exponent: float = 1.0
+    shares: Shares = field(default_factory=Shares)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (1 <= self.videos <= 10_000_000, "videos must be from 1 to 10,000,000"),
+            (1 <= self.creators <= MAX_CREATORS, f"creators must be from 1 to {MAX_CREATORS:,}"),
+            (1 <= self.days < MAX_DAYS, f"days must be from 1 to {MAX_DAYS - 1:,}"),
+            (
+                0 <= self.logs_per_day <= CHUNK_LOGS * MAX_CHUNKS_PER_DAY,
+                f"logs per day must be from 0 to {CHUNK_LOGS * MAX_CHUNKS_PER_DAY:,}",
+            ),
+            (0 <= self.ads <= 10_000, "ads must be from 0 to 10,000"),
+            (0.0 <= self.zipf_exponent <= 5.0, "the Zipf exponent must be from 0 to 5"),
+            (
+                self.viewers is None or 1 <= self.viewers <= MAX_VIEWERS,
+                f"viewers must be from 1 to {MAX_VIEWERS:,}",
+            ),
+        ]
+        problems = [message for ok, message in checks if not ok]
+        if problems:
+            raise InvalidInput("; ".join(problems), {"problems": problems})
+
+    @property
+    def viewer_count(self) -> int:
+        return self.viewers if self.viewers is not None else default_viewers(self.logs_per_day)
+
+    @property
+    def advertiser_count(self) -> int:
+        return min(self.ads, 3)
+
+    @property
+    def total_logs(self) -> int:
+        return self.days * self.logs_per_day
+
+    def units(self) -> list[Unit]:
+        """Day by day, chunks of at most ``CHUNK_LOGS`` logs."""
+        units = []
+        for day in range(self.days):
+            for chunk, first in enumerate(range(0, self.logs_per_day, CHUNK_LOGS)):
+                units.append(Unit(day, chunk, min(CHUNK_LOGS, self.logs_per_day - first)))
+        return units
+
+    def business_days(self, tz: ZoneInfo) -> list[Day]:
+        """Each day's bounds in epoch ms (23 or 25 h across a DST change)."""
+        days = []
+        for i in range(self.days):
+            current = self.start_date + timedelta(days=i)
+            start, end = business_day_bounds(current, tz)
+            days.append(
+                Day(
+                    start_ms=int(start.timestamp()) * 1000,
+                    end_ms=int(end.timestamp()) * 1000,
+                    iso=current.isoformat(),
+                    next_iso=(current + timedelta(days=1)).isoformat(),
+                )
+            )
+        return days

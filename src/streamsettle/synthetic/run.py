@@ -1,0 +1,223 @@
+"""Generate a catalogue and its watch logs: into PostgreSQL (COPY, K streams), into SQLite
+(``executemany``, small sizes) or into a JSON Lines file for the import.
+
+The catalogue always goes to the database (the import checks videos and slots against
+it); the logs go to the database or to the file. Units are spread over the streams, but
+each unit's content depends only on the seed, so any number of streams writes the same
+rows.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from streamsettle.db.models import WatchLog, WatchLogAdSlot
+from streamsettle.runtime import Runtime
+from streamsettle.synthetic import streams
+from streamsettle.synthetic.catalogue import Catalogue, create_catalogue
+from streamsettle.synthetic.formats import sql_parameters
+from streamsettle.synthetic.indexes import rebuilt_after_load
+from streamsettle.synthetic.model import (
+    Tables,
+    Unit,
+    creator_ip,
+    iter_unit,
+    run_tag,
+    zipf_cumulative,
+)
+from streamsettle.synthetic.plan import GenerationPlan
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    users: int
+    videos: int
+    ads: int
+    ad_slots: int
+    watch_logs: int
+    watch_log_ad_slots: int
+    """Ad slot rows written (for a file: slot positions listed)."""
+    catalogue_seconds: float
+    logs_seconds: float
+    streams: int
+    out: Path | None
+
+
+def build_tables(plan: GenerationPlan, catalogue: Catalogue, tz: ZoneInfo) -> Tables:
+    first_viewer = catalogue.viewer_ids[0] if catalogue.viewer_ids else 0
+    return Tables(
+        seed=plan.seed,
+        run_tag=run_tag(plan.seed, catalogue.video_ids[0], first_viewer),
+        shares=plan.shares,
+        days=plan.business_days(tz),
+        video_ids=catalogue.video_ids,
+        video_durations=catalogue.video_durations,
+        video_creators=catalogue.video_creators,
+        creator_ips=[creator_ip(c) for c in catalogue.video_creator_index],
+        popular_videos=catalogue.popular_videos,
+        popularity_cum=zipf_cumulative(plan.videos, plan.zipf_exponent),
+        viewer_ids=catalogue.viewer_ids,
+        ad_ids=catalogue.active_ad_ids,
+    )
+
+
+def conninfo(database_url: str) -> str:
+    """The libpq URI of a SQLAlchemy PostgreSQL URL."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pool(count: int, tables: Tables, dsn: str | None) -> Any:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    return context.Pool(count, initializer=streams.init_worker, initargs=(tables, dsn))
+
+
+def _to_postgres(
+    tables: Tables, units: list[Unit], dsn: str, count: int, on_progress: Progress | None
+) -> tuple[int, int]:
+    logs = slots = 0
+    if count == 1:
+        stream = streams.CopyStream(tables, dsn)
+        try:
+            for unit in units:
+                written = stream.write(unit)
+                logs, slots = logs + written.logs, slots + written.slots
+                if on_progress:
+                    on_progress(written.logs)
+        finally:
+            stream.close()
+        return logs, slots
+    pool = _pool(count, tables, dsn)
+    try:
+        for written in pool.imap_unordered(streams.copy_unit, units):
+            logs, slots = logs + written.logs, slots + written.slots
+            if on_progress:
+                on_progress(written.logs)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+    return logs, slots
+
+
+def _jsonl_parts(
+    tables: Tables, units: list[Unit], count: int
+) -> Iterator[tuple[Unit, bytes, int]]:
+    if count == 1:
+        for unit in units:
+            yield unit, *streams.unit_jsonl(tables, unit)
+        return
+    pool = _pool(count, tables, None)
+    try:
+        # imap keeps the order of the units, so the file is the same for any stream count.
+        for unit, (data, slots) in zip(units, pool.imap(streams.jsonl_unit, units), strict=True):
+            yield unit, data, slots
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+
+
+def _to_jsonl(
+    tables: Tables, units: list[Unit], out: Path, count: int, on_progress: Progress | None
+) -> tuple[int, int]:
+    logs = slots = 0
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("wb") as file:
+            for unit, data, unit_slots in _jsonl_parts(tables, units, count):
+                file.write(data)
+                logs, slots = logs + unit.count, slots + unit_slots
+                if on_progress:
+                    on_progress(unit.count)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return logs, slots
+
+
+def _to_sqlite(
+    runtime: Runtime, tables: Tables, units: list[Unit], on_progress: Progress | None
+) -> tuple[int, int]:
+    logs = slots = 0
+    with runtime.db.engine.begin() as connection:
+        for unit in units:
+            for rows in iter_unit(tables, unit):
+                log_params, slot_params = sql_parameters(tables, unit, rows)
+                connection.execute(sa.insert(WatchLog), log_params)
+                if slot_params:
+                    connection.execute(sa.insert(WatchLogAdSlot), slot_params)
+                logs, slots = logs + len(log_params), slots + len(slot_params)
+            if on_progress:
+                on_progress(unit.count)
+    return logs, slots
+
+
+def default_streams() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def generate(
+    runtime: Runtime,
+    plan: GenerationPlan,
+    *,
+    out: Path | None = None,
+    streams: int = 1,
+    rebuild_indexes: bool = False,
+    analyze: bool = True,
+    on_progress: Progress | None = None,
+) -> GenerationResult:
+    """Create the plan's catalogue, then its ``plan.total_logs`` watch logs.
+
+    ``rebuild_indexes`` (PostgreSQL only) drops the watch log tables' keys, indexes and
+    foreign keys for the load and rebuilds them after it: several times faster, but only
+    for a database nobody else writes to meanwhile. A failed load leaves the units
+    committed so far; generate into a fresh database.
+    """
+    tz = runtime.settings.tz
+    started = time.perf_counter()
+    with runtime.db.engine.begin() as connection:
+        catalogue = create_catalogue(connection, plan, tz)
+    catalogue_seconds = time.perf_counter() - started
+    tables = build_tables(plan, catalogue, tz)
+    units = [unit for unit in plan.units() if unit.count]
+    count = max(1, min(streams, len(units)))
+    started = time.perf_counter()
+    if out is not None:
+        logs, slots = _to_jsonl(tables, units, out, count, on_progress)
+    elif runtime.db.is_sqlite:
+        count = 1
+        logs, slots = _to_sqlite(runtime, tables, units, on_progress)
+    else:
+        dsn = conninfo(runtime.settings.database_url)
+        with rebuilt_after_load(dsn) if rebuild_indexes else nullcontext():
+            logs, slots = _to_postgres(tables, units, dsn, count, on_progress)
+        if analyze:
+            with runtime.db.engine.connect() as connection:
+                connection.execute(sa.text("ANALYZE watch_logs, watch_log_ad_slots"))
+                connection.commit()
+    return GenerationResult(
+        users=plan.creators + plan.viewer_count + plan.advertiser_count,
+        videos=plan.videos,
+        ads=plan.ads,
+        ad_slots=catalogue.slot_count,
+        watch_logs=logs,
+        watch_log_ad_slots=slots,
+        catalogue_seconds=catalogue_seconds,
+        logs_seconds=time.perf_counter() - started,
+        streams=count,
+        out=out,
+    )
