@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 import os
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from streamsettle.db.models import (
     Ad,
@@ -36,8 +35,6 @@ from streamsettle.services.identity.passwords import hash_password
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 PASSWORD = "studio-password-1"
 CREATOR, ADVERTISER = "minji@studio.test", "brand@studio.test"
 TITLES = ["서울 야경 드라이브", "Ramen <b>night</b>", "Morning walk in Busan"]
@@ -117,18 +114,6 @@ def _load(runtime: Runtime) -> World:
                         )
                     )
         return World(today, [v.id for v in videos], [a.id for a in ads])
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 def _shoot(page: Page, tmp_path: Path, name: str) -> None:

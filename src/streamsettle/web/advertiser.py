@@ -18,14 +18,14 @@ from streamsettle.web.i18n import N_, Formats
 from streamsettle.web.report_page import (
     Chart,
     RangeChoice,
+    RangeDep,
     ReportPage,
     Series,
-    choose_range,
+    TableName,
     kpi,
     serve,
-    today_in,
 )
-from streamsettle.web.studio import AD_COLOR, VIEWS_COLOR, Date_, From_, Period_, TableName, To_
+from streamsettle.web.studio import AD_COLOR, VIEWS_COLOR
 from streamsettle.web.tables import Column, Kind, Row, Table
 
 router = APIRouter(include_in_schema=False)
@@ -96,27 +96,12 @@ def build(session: Session, user: User, choice: RangeChoice, f: Formats) -> Repo
 
 
 @router.get("/advertiser")
-def advertiser(
-    request: Request,
-    runtime: RuntimeDep,
-    period: Period_ = None,
-    day: Date_ = None,
-    start: From_ = None,
-    end: To_ = None,
-) -> Response:
-    choice = choose_range(today_in(runtime), period, day, start, end)
+def advertiser(request: Request, runtime: RuntimeDep, choice: RangeDep) -> Response:
     return serve(request, runtime, build, choice=choice)
 
 
 @router.get("/advertiser.csv")
 def advertiser_csv(
-    request: Request,
-    runtime: RuntimeDep,
-    table: TableName,
-    period: Period_ = None,
-    day: Date_ = None,
-    start: From_ = None,
-    end: To_ = None,
+    request: Request, runtime: RuntimeDep, choice: RangeDep, table: TableName
 ) -> Response:
-    choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, build, choice=choice, csv_table=table)

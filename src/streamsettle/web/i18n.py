@@ -14,7 +14,7 @@ import gettext as gettext_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,11 @@ def remember_language(request: Request, response: Response, language: str) -> No
     )
 
 
+def round_change(ratio: Decimal) -> Decimal:
+    """A change as it is shown (0.1 % steps), so that its colour agrees with its sign."""
+    return ratio.quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+
 @dataclass(frozen=True)
 class Formats:
     """Numbers, won and dates as the language writes them."""
@@ -104,9 +109,13 @@ class Formats:
         return format_decimal(value, format="#,##0.0", locale=self.locale)
 
     def change(self, ratio: Decimal | None) -> str:
+        """A signed percentage to one decimal; ``0.0%`` when it rounds to nothing."""
         if ratio is None:
             return NO_FIGURE
-        return format_percent(ratio, format="+#,##0.0%;-#,##0.0%", locale=self.locale)
+        shown = round_change(ratio)
+        if not shown:
+            return format_percent(0, format="#,##0.0%", locale=self.locale)
+        return format_percent(shown, format="+#,##0.0%;-#,##0.0%", locale=self.locale)
 
     def duration(self, seconds: int | None) -> str:
         """``m:ss`` (``h:mm:ss`` from an hour): how players show a length."""

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from streamsettle.domain.report_ranges import (
     period_to_date,
 )
 from streamsettle.errors import StreamsettleError
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
 from streamsettle.web import i18n
 from streamsettle.web import session as web_session
@@ -116,8 +117,20 @@ def choose_range(
         return RangeChoice(period_to_date(Period.MONTH, default_day, today), today, str(exc))
 
 
-def today_in(runtime: Runtime) -> date:
-    return business_date(datetime.now(UTC), runtime.settings.tz)
+def range_choice(
+    runtime: RuntimeDep,
+    period: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query(alias="date")] = None,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+) -> RangeChoice:
+    """The range a page's query asks for, up to today in the platform's time zone."""
+    today = business_date(datetime.now(UTC), runtime.settings.tz)
+    return choose_range(today, period, day, start, end)
+
+
+RangeDep = Annotated[RangeChoice, Depends(range_choice)]
+TableName = Annotated[str, Query(alias="table")]
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,12 @@ class Kpi:
     value: str
     change: Decimal | None = None
     previous: str | None = None
+
+    @property
+    def direction(self) -> str:
+        """``up``, ``down`` or ``flat``, as the change is shown."""
+        shown = i18n.round_change(self.change) if self.change is not None else Decimal(0)
+        return "up" if shown > 0 else "down" if shown < 0 else "flat"
 
 
 def kpi(

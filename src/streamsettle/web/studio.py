@@ -25,12 +25,12 @@ from streamsettle.web.report_page import (
     Chart,
     Kpi,
     RangeChoice,
+    RangeDep,
     ReportPage,
     Series,
-    choose_range,
+    TableName,
     kpi,
     serve,
-    today_in,
 )
 from streamsettle.web.tables import Column, Kind, Row, Table
 
@@ -200,25 +200,13 @@ def video_page(video_id: int) -> Builder:
     return build
 
 
-Period_ = Annotated[str | None, Query(alias="period")]
-Date_ = Annotated[str | None, Query(alias="date")]
-From_ = Annotated[str | None, Query(alias="from")]
-To_ = Annotated[str | None, Query(alias="to")]
 CreatorId = Annotated[int | None, Query(ge=1)]
-TableName = Annotated[str, Query(alias="table")]
 
 
 @router.get("/studio")
 def studio(
-    request: Request,
-    runtime: RuntimeDep,
-    period: Period_ = None,
-    day: Date_ = None,
-    start: From_ = None,
-    end: To_ = None,
-    creator_id: CreatorId = None,
+    request: Request, runtime: RuntimeDep, choice: RangeDep, creator_id: CreatorId = None
 ) -> Response:
-    choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, overview(creator_id), choice=choice)
 
 
@@ -226,41 +214,20 @@ def studio(
 def studio_csv(
     request: Request,
     runtime: RuntimeDep,
+    choice: RangeDep,
     table: TableName,
-    period: Period_ = None,
-    day: Date_ = None,
-    start: From_ = None,
-    end: To_ = None,
     creator_id: CreatorId = None,
 ) -> Response:
-    choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, overview(creator_id), choice=choice, csv_table=table)
 
 
 @router.get("/studio/videos/{video_id:int}")
-def video(
-    request: Request,
-    runtime: RuntimeDep,
-    video_id: int,
-    period: Period_ = None,
-    day: Date_ = None,
-    start: From_ = None,
-    end: To_ = None,
-) -> Response:
-    choice = choose_range(today_in(runtime), period, day, start, end)
+def video(request: Request, runtime: RuntimeDep, choice: RangeDep, video_id: int) -> Response:
     return serve(request, runtime, video_page(video_id), choice=choice)
 
 
 @router.get("/studio/videos/{video_id:int}.csv")
 def video_csv(
-    request: Request,
-    runtime: RuntimeDep,
-    video_id: int,
-    table: TableName,
-    period: Period_ = None,
-    day: Date_ = None,
-    start: From_ = None,
-    end: To_ = None,
+    request: Request, runtime: RuntimeDep, choice: RangeDep, video_id: int, table: TableName
 ) -> Response:
-    choice = choose_range(today_in(runtime), period, day, start, end)
     return serve(request, runtime, video_page(video_id), choice=choice, csv_table=table)

@@ -64,4 +64,5 @@ def test_numbers_money_and_dates_per_language() -> None:
     )
     assert en.hours(Decimal("1234.5")) == "1,234.5"
     assert (en.change(Decimal("0.91")), en.change(Decimal("-0.125"))) == ("+91.0%", "-12.5%")
+    assert en.change(Decimal("-0.0003")) == "0.0%"  # never a red "-0.0%"
     assert (en.duration(80), en.duration(3725), en.duration(None)) == ("1:20", "1:02:05", "\u2013")

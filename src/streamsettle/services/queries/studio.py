@@ -161,13 +161,50 @@ def _days(session: Session, dates: DateRange, where: list[Any]) -> list[StudioDa
     return [StudioDay(date=day, **per_day.get(day, {})) for day in dates.days()]  # type: ignore[arg-type]
 
 
+def _range(
+    session: Session, which: Any, dates: DateRange, previous: DateRange | None
+) -> tuple[Totals, Totals | None, list[StudioDay]]:
+    """The totals of ``which`` rows over the range and the previous range, and each day."""
+
+    def within(d: DateRange) -> list[Any]:
+        return [which, lambda t: _between(t.business_date, d)]
+
+    before = _total(session, within(previous)) if previous else None
+    return _total(session, within(dates)), before, _days(session, dates, within(dates))
+
+
+def _ad_lines(
+    session: Session, dates: DateRange, *, video_id: int = 0, owner_id: int = 0
+) -> list[AdLine]:
+    """Ad views and amounts per ad, best first: a video's ads, or every ad of an owner."""
+    a = DailyAdSettlement
+    sums = (
+        select(a.ad_id, func.sum(a.ad_views).label("views"), func.sum(a.amount).label("amount"))
+        .where(_between(a.business_date, dates), *([a.video_id == video_id] if video_id else []))
+        .group_by(a.ad_id)
+        .subquery()
+    )
+    query = select(Ad.id, Ad.title, sums.c.views, sums.c.amount)
+    if owner_id:  # every ad of the owner, those without a settled day too
+        query = query.outerjoin(sums, sums.c.ad_id == Ad.id).where(Ad.owner_id == owner_id)
+    else:
+        query = query.join(sums, sums.c.ad_id == Ad.id)
+    lines = [
+        AdLine(row.id, row.title, int(row.views or 0), Decimal(int(row.amount or 0)))
+        for row in session.execute(query)
+    ]
+    return sorted(lines, key=lambda line: (-line.amount, -line.ad_views, line.ad_id))
+
+
 def creator_report(
     session: Session, creator_id: int, dates: DateRange, previous: DateRange | None
 ) -> CreatorReport:
     """A creator's range: totals, the previous range's totals, each day, each video."""
-    mine = [lambda t: t.creator_id == creator_id]
-    in_range = [*mine, lambda t: _between(t.business_date, dates)]
-    per_video = _grouped(session, "video_id", in_range)
+
+    def mine(table: Any) -> Any:
+        return table.creator_id == creator_id
+
+    per_video = _grouped(session, "video_id", [mine, lambda t: _between(t.business_date, dates)])
     titles = {
         row.id: row.title
         for row in session.execute(select(Video.id, Video.title).where(Video.id.in_(per_video)))
@@ -177,18 +214,8 @@ def creator_report(
         for vid, sums in per_video.items()
     ]
     videos.sort(key=lambda v: (-v.total_amount, -v.views, v.video_id))
-    return CreatorReport(
-        creator_id=creator_id,
-        dates=dates,
-        totals=_total(session, in_range),
-        previous=(
-            _total(session, [*mine, lambda t: _between(t.business_date, previous)])
-            if previous
-            else None
-        ),
-        days=_days(session, dates, in_range),
-        videos=videos,
-    )
+    totals, before, days = _range(session, mine, dates, previous)
+    return CreatorReport(creator_id, dates, totals, before, days, videos)
 
 
 def video_report(
@@ -199,29 +226,16 @@ def video_report(
     if video is None:
         raise NotFound(f"video {video_id} not found")
     require_owner_or_admin(user, video.creator_id, "video")
-    this = [lambda t: t.video_id == video_id]
-    in_range = [*this, lambda t: _between(t.business_date, dates)]
-    a = DailyAdSettlement
-    ad_rows = session.execute(
-        select(a.ad_id, Ad.title, func.sum(a.ad_views), func.sum(a.amount))
-        .join(Ad, Ad.id == a.ad_id)
-        .where(a.video_id == video_id, _between(a.business_date, dates))
-        .group_by(a.ad_id, Ad.title)
-        .order_by(func.sum(a.amount).desc(), a.ad_id)
-    ).all()
+    totals, before, days = _range(session, lambda t: t.video_id == video_id, dates, previous)
     return VideoReport(
         video_id=video.id,
         title=video.title,
         creator_id=video.creator_id,
         dates=dates,
-        totals=_total(session, in_range),
-        previous=(
-            _total(session, [*this, lambda t: _between(t.business_date, previous)])
-            if previous
-            else None
-        ),
-        days=_days(session, dates, in_range),
-        ads=[AdLine(r[0], r[1], int(r[2]), Decimal(int(r[3]))) for r in ad_rows],
+        totals=totals,
+        previous=before,
+        days=days,
+        ads=_ad_lines(session, dates, video_id=video_id),
     )
 
 
@@ -229,24 +243,8 @@ def advertiser_report(session: Session, user: User, dates: DateRange) -> Adverti
     """Each of the user's ads with its views and spend (its ad settlement), and each day."""
     if not user.has_role("advertiser"):
         raise Forbidden("the ads page is for advertisers")
+    ads = _ad_lines(session, dates, owner_id=user.id)
     a = DailyAdSettlement
-    sums = (
-        select(
-            a.ad_id,
-            func.sum(a.ad_views).label("ad_views"),
-            func.sum(a.amount).label("amount"),
-        )
-        .where(_between(a.business_date, dates))
-        .group_by(a.ad_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Ad.id, Ad.title, sums.c.ad_views, sums.c.amount)
-        .outerjoin(sums, sums.c.ad_id == Ad.id)
-        .where(Ad.owner_id == user.id)
-    ).all()
-    ads = [AdLine(r[0], r[1], int(r[2] or 0), Decimal(int(r[3] or 0))) for r in rows]
-    ads.sort(key=lambda line: (-line.amount, -line.ad_views, line.ad_id))
     day_rows = session.execute(
         select(a.business_date, func.sum(a.ad_views), func.sum(a.amount))
         .join(Ad, Ad.id == a.ad_id)
