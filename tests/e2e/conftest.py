@@ -1,7 +1,4 @@
-"""The browser of the end-to-end tests: Debian's Chromium driven by Playwright, headless.
-
-Fails (never skips) when Chromium is missing.
-"""
+"""Fixtures of the browser tests: Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 

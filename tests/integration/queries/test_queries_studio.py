@@ -204,3 +204,15 @@ def test_advertiser_week_by_hand_and_who_may_see_it(settled: Settled) -> None:
         ("2026-12-02", "30"),
     ]
     assert _as(settled, "A").client.get("/advertiser").status_code == 403
+
+
+def test_the_embedded_sqlite_database_gives_the_same_figures(sqlite_settled: Settled) -> None:
+    client = _as(sqlite_settled, "A").client
+    html = client.get(f"/studio?{RANGE}&lang=en").text
+    assert _text(html, "kpi-earnings-value") == "₩235"
+    assert _text(html, "kpi-views-change") == "+170.0%"
+    videos = _csv(sqlite_settled, f"/studio.csv?table=videos&{RANGE}")
+    assert sum(int(v["total_amount"]) for v in videos) == 235
+    _as(sqlite_settled, "P")
+    ads = _csv(sqlite_settled, "/advertiser.csv?table=ads&period=week&date=2026-12-02")
+    assert [(a["title"], a["amount"]) for a in ads] == [("Ad ad2", "110"), ("Ad ad1", "40")]
