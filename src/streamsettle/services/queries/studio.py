@@ -127,7 +127,11 @@ def _between(column: Any, dates: DateRange) -> Any:
 
 
 def _grouped(session: Session, key: Any, where: list[Any]) -> dict[Any, dict[str, int | Decimal]]:
-    """Statistics and money summed per ``key`` (a column of both tables' names)."""
+    """Statistics and money summed per ``key`` (a column both tables have).
+
+    ``where`` holds functions from a table to a condition, so that one filter applies to
+    the statistics and to the settlements alike.
+    """
     s, m = DailyVideoStats, DailySettlement
     out: dict[Any, dict[str, int | Decimal]] = {}
     stats = (
