@@ -270,6 +270,7 @@ def start_server(port: int, workers: int, env: dict[str, str], cwd: str) -> subp
         str(workers),
         "--no-flusher",
         "--no-scheduler",
+        "--no-access-log",
     ]
     return subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
 
