@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from streamsettle.api.middleware import BodyTooLarge
 from streamsettle.errors import Conflict, ServiceUnavailable, StreamsettleError
+from streamsettle.http.middleware import BodyTooLarge
 from streamsettle.logging import get_logger
 
 log = get_logger(__name__)

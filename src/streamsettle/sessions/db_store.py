@@ -11,6 +11,7 @@ time from which a flusher may take it once it is stopped (the stop time, or a le
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +30,7 @@ from streamsettle.sessions.base import (
     Report,
     ReportOutcome,
     ReportStatus,
+    RevocationCheck,
     SessionState,
 )
 from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
@@ -228,3 +230,30 @@ def _progress(row: Row) -> Progress:
 
 def _outcome(status: ReportStatus, p: Progress) -> ReportOutcome:
     return ReportOutcome(status, p.watched_ms, tuple(sorted(p.slots_reached)))
+
+
+class ThreadReporter:
+    """Heartbeats for the database store from async code: the revocation query and the
+    report in one thread-pool hop, off the event loop."""
+
+    def __init__(self, store: DatabaseSessionStore) -> None:
+        self.store = store
+
+    def _report(
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
+    ) -> ReportOutcome:
+        if revocation is not None and revocation.is_revoked():
+            return ReportOutcome(ReportStatus.REVOKED)
+        return self.store.report(report, limits=limits)
+
+    async def report(
+        self,
+        report: Report,
+        *,
+        limits: Sequence[Limit] = (),
+        revocation: RevocationCheck | None = None,
+    ) -> ReportOutcome:
+        return await asyncio.to_thread(self._report, report, limits, revocation)
+
+    async def aclose(self) -> None:
+        """Nothing is held per event loop."""

@@ -12,14 +12,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from streamsettle.api.routers.playback import get_now
 from streamsettle.app import create_app
 from streamsettle.db.models import PlaybackCheckpoint, ResumePosition, User, WatchLog
 from streamsettle.runtime import Runtime
@@ -38,7 +35,7 @@ def lossy(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[Stack, RedisProces
     try:
         with TestClient(create_app(own)) as client:
             clock = FakeClock()
-            cast(FastAPI, client.app).dependency_overrides[get_now] = clock
+            own.clock = clock
             yield Stack("redis", own, client, clock, make_world(own)), server
     finally:
         own.close()

@@ -25,8 +25,6 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import ColumnElement, Table, and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from streamsettle import faults
@@ -34,7 +32,6 @@ from streamsettle.db.models import PlaybackCheckpoint, WatchLog, WatchLogAdSlot
 from streamsettle.domain.playback import Progress
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.ingest.playback import session_store
 from streamsettle.services.ingest.resume import LeftAt, record_positions
 from streamsettle.sessions import LiveSession, SessionState
 from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
@@ -90,7 +87,7 @@ def write_watch_logs(runtime: Runtime, sessions: Sequence[LiveSession]) -> int:
     """Store the sessions' watch logs in one transaction; how many were new."""
     if not sessions:
         return 0
-    insert = sqlite_insert if runtime.db.is_sqlite else pg_insert
+    insert = runtime.db.insert
     logs = [_log_row(s) for s in sessions]
     with runtime.db.session() as session:
         connection = session.connection()
@@ -174,7 +171,7 @@ def write_checkpoints(runtime: Runtime, sessions: Sequence[LiveSession], now: da
     """Upsert the sessions' checkpoints; a newer checkpoint is never replaced by an older."""
     if not sessions:
         return
-    insert = sqlite_insert if runtime.db.is_sqlite else pg_insert
+    insert = runtime.db.insert
     upsert = insert(_CHECKPOINTS)
     progress = ("position_ms", "at_ms", "watched_ms", "last_seq", "slots_reached")
     with runtime.db.session() as session:
@@ -191,7 +188,7 @@ def write_checkpoints(runtime: Runtime, sessions: Sequence[LiveSession], now: da
 def checkpoint(runtime: Runtime, now: datetime | None = None) -> int:
     """Copy the live sessions changed since the last pass to the database; how many."""
     moment = now or datetime.now(UTC)
-    store = session_store(runtime)
+    store = runtime.sessions
     limit = runtime.settings.flusher_batch_size
     total = 0
     while True:
@@ -214,7 +211,7 @@ def recover_lost(runtime: Runtime, where: ColumnElement[bool] | None = None) -> 
     A session the store does not hold never comes back (ids are not reused): it was either
     lost or released after its watch log was committed, when the write is a no-op.
     """
-    store = session_store(runtime)
+    store = runtime.sessions
     batch = runtime.settings.flusher_batch_size
     order = (_CHECKPOINTS.c.checkpointed_at, _CHECKPOINTS.c.session_id)
     after: tuple[datetime, Any] | None = None
@@ -274,7 +271,7 @@ def _write_isolating_failures(
 
 
 def _drain(runtime: Runtime, claim: Callable[[], list[LiveSession]]) -> int:
-    store = session_store(runtime)
+    store = runtime.sessions
     total = 0
     while True:
         batch = claim()
@@ -302,7 +299,7 @@ def flush_once(runtime: Runtime, now: datetime | None = None) -> int:
     moment = ms_to_datetime(now_ms)
     settings = runtime.settings
     idle_ms = settings.session_idle_timeout_seconds * 1000
-    store = session_store(runtime)
+    store = runtime.sessions
     recovered = recover_lost(runtime) if store.lost_data() else 0
     checkpoint(runtime, moment)
     moved = _drain(
@@ -324,7 +321,7 @@ def close_and_flush_day(runtime: Runtime, day: date, now: datetime | None = None
     ending at its last accepted report) and flush it, and the day's checkpointed sessions
     the store lost (each ending at its checkpoint); the batch's first step."""
     now_ms = _now_ms(now)
-    store = session_store(runtime)
+    store = runtime.sessions
     moved = _drain(
         runtime,
         lambda: store.claim_day(
