@@ -262,15 +262,13 @@ def stop_session(
 def _write_stopped(runtime: Runtime, store: SessionStore, session_id: uuid.UUID) -> None:
     """The stopped session's watch log, through the flusher's (idempotent) writer. A session
     no longer held was released by a flusher, after committing its watch log."""
-    from streamsettle.services.ingest.flusher import (
-        write_watch_logs,  # the flusher imports this module
-    )
+    from streamsettle.services.ingest.flusher import write_sessions  # it imports this module
 
     stopped = store.get(session_id)
     if stopped is None:
         return
     try:
-        write_watch_logs(runtime, [stopped])
+        write_sessions(runtime, [stopped])
     except IntegrityError as exc:  # its video or viewer was deleted meanwhile
         raise Conflict("the session's video or viewer no longer exists") from exc
     except OperationalError as exc:
