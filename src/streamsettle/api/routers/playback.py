@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, StrictInt
 from streamsettle.api.deps import OptionalClaims
 from streamsettle.api.openapi import OPTIONAL_BEARER
 from streamsettle.api.schemas.catalogue import MAX_ID, AdSlotPublic
+from streamsettle.domain.playback import MAX_POSITION_SECONDS, MAX_SEQ
 from streamsettle.http.deps import ClientIp, RuntimeDep
 from streamsettle.services.ingest import playback
 
@@ -26,13 +27,13 @@ _bearer = HTTPBearer(auto_error=False, description="optional: the viewer's acces
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-Seq = Annotated[StrictInt, Field(ge=1, le=playback.MAX_SEQ, description="1, 2, 3, … per session")]
+Seq = Annotated[StrictInt, Field(ge=1, le=MAX_SEQ, description="1, 2, 3, … per session")]
 Position = Annotated[
     float,
     Field(
         strict=True,
         ge=0,
-        le=playback.MAX_POSITION_SECONDS,
+        le=MAX_POSITION_SECONDS,
         allow_inf_nan=False,
         description="the playhead in seconds (fractions allowed)",
     ),

@@ -21,7 +21,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from streamsettle.db.models import User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.domain.periods import business_date
-from streamsettle.domain.playback import Progress, position_to_ms
+from streamsettle.domain.playback import (
+    MAX_POSITION_SECONDS,
+    MAX_SEQ,
+    Progress,
+    position_to_ms,
+)
 from streamsettle.errors import (
     AuthenticationFailed,
     Conflict,
@@ -45,8 +50,6 @@ from streamsettle.sessions import (
 )
 from streamsettle.sessions.db_store import datetime_to_ms
 
-MAX_SEQ = 10**9
-MAX_POSITION_SECONDS = 10**6
 MAX_USER_AGENT = 1000
 MAX_IP = 45
 """The watch log's column width (a forwarded address is whatever the proxy wrote)."""

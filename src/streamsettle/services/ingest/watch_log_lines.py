@@ -22,9 +22,8 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from streamsettle.domain.periods import business_date
-from streamsettle.domain.playback import position_to_ms
+from streamsettle.domain.playback import MAX_POSITION_SECONDS, position_to_ms
 
-MAX_POSITION_SECONDS = 10**6
 MAX_ID = 2**63 - 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
