@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +25,8 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A ``redis-server`` of the test's own on a free port, never the shared one."""
+    """A ``redis-server`` of the test's own on a free port, never the shared one, in a
+    temporary directory and without persistence, so a restart really comes back empty."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -36,6 +38,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed: these tests need a real one")
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         self.process = subprocess.Popen(
@@ -68,6 +72,11 @@ class RedisServer:
     def thaw(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
+
+    def restart_empty(self) -> None:
+        """Killed and started again: without persistence it comes back with no data."""
+        self.kill()
+        self.start()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -123,11 +123,7 @@ class HeartbeatReporter(Protocol):
     """Applies heartbeats from async code (the HTTP edge): one per store, chosen with it."""
 
     async def report(
-        self,
-        report: Report,
-        *,
-        limits: Sequence[Limit] = (),
-        revocation: RevocationCheck | None = None,
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
     ) -> ReportOutcome:
         """Apply ``report``; ``REVOKED`` when ``revocation`` finds the caller's token revoked."""
         ...

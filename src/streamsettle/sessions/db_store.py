@@ -247,11 +247,7 @@ class ThreadReporter:
         return self.store.report(report, limits=limits)
 
     async def report(
-        self,
-        report: Report,
-        *,
-        limits: Sequence[Limit] = (),
-        revocation: RevocationCheck | None = None,
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
     ) -> ReportOutcome:
         return await asyncio.to_thread(self._report, report, limits, revocation)
 

@@ -343,11 +343,7 @@ class LoopReporters:
         self._by_loop: dict[asyncio.AbstractEventLoop, AsyncRedisReporter] = {}
 
     async def report(
-        self,
-        report: Report,
-        *,
-        limits: Sequence[Limit] = (),
-        revocation: RevocationCheck | None = None,
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
     ) -> ReportOutcome:
         loop = asyncio.get_running_loop()
         reporter = self._by_loop.get(loop)

@@ -23,13 +23,13 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.identity.auth import issue_token_pair
 from streamsettle.services.ingest.flusher import flush_once
 from tests.integration.playback.playback_stack import T0, FakeClock, Stack, make_world
-from tests.support.redis_server import RedisProcess
+from tests.support.servers import RedisServer
 
 
 @pytest.fixture
-def lossy(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[Stack, RedisProcess]]:
+def lossy(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[Stack, RedisServer]]:
     """The whole app on the test database and a Redis server of this test's own."""
-    server = RedisProcess(tmp_path)
+    server = RedisServer(tmp_path)
     server.start()
     own = Runtime.from_settings(runtime.settings.model_copy(update={"redis_url": server.url}))
     try:
@@ -48,7 +48,7 @@ def _watch_logs(stack: Stack) -> dict[str, WatchLog]:
 
 
 def test_fifty_answered_stops_survive_a_kill_9_of_redis(
-    lossy: tuple[Stack, RedisProcess],
+    lossy: tuple[Stack, RedisServer],
 ) -> None:
     stack, server = lossy
     w = stack.world
@@ -76,7 +76,7 @@ def test_fifty_answered_stops_survive_a_kill_9_of_redis(
 
 
 def test_live_sessions_reach_the_watch_logs_from_their_last_checkpoint(
-    lossy: tuple[Stack, RedisProcess],
+    lossy: tuple[Stack, RedisServer],
 ) -> None:
     stack, server = lossy
     w = stack.world
@@ -116,7 +116,7 @@ def test_live_sessions_reach_the_watch_logs_from_their_last_checkpoint(
 
 
 def test_a_logged_out_token_is_still_refused_after_redis_restarts_empty(
-    lossy: tuple[Stack, RedisProcess],
+    lossy: tuple[Stack, RedisServer],
 ) -> None:
     stack, server = lossy
     w = stack.world

@@ -224,10 +224,10 @@ async def record_heartbeat(
     )
     limits = heartbeat_limits(runtime.settings, ip, session_id)
     check = None if claims is None else revocation.check(runtime, claims)
-    outcome = await runtime.heartbeats.report(report, limits=limits, revocation=check)
+    outcome = await runtime.heartbeats.report(report, limits, check)
     if outcome.status is ReportStatus.REVOCATIONS_MISSING:
         await asyncio.to_thread(revocation.load, runtime)
-        outcome = await runtime.heartbeats.report(report, limits=limits, revocation=check)
+        outcome = await runtime.heartbeats.report(report, limits, check)
         if outcome.status is ReportStatus.REVOCATIONS_MISSING:
             raise ServiceUnavailable("token revocations are being reloaded; try again")
     _refuse(outcome)
