@@ -85,12 +85,14 @@ class RedisServer:
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """``app`` served by uvicorn on a free loopback port, for tests over real HTTP."""
-    port = free_port()
+def serve(app: ASGIApp, sock: socket.socket | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port (or on ``sock``, already bound),
+    for tests over real HTTP."""
+    port = free_port() if sock is None else sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    sockets = None if sock is None else [sock]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

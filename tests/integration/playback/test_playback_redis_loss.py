@@ -18,9 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from streamsettle.app import create_app
-from streamsettle.db.models import PlaybackCheckpoint, ResumePosition, User, WatchLog
+from streamsettle.db.models import PlaybackCheckpoint, ResumePosition, WatchLog
 from streamsettle.runtime import Runtime
-from streamsettle.services.identity.auth import issue_token_pair
 from streamsettle.services.ingest.flusher import flush_once
 from tests.integration.playback.playback_stack import T0, FakeClock, Stack, make_world
 from tests.support.servers import RedisServer
@@ -120,10 +119,7 @@ def test_a_logged_out_token_is_still_refused_after_redis_restarts_empty(
 ) -> None:
     stack, server = lossy
     w = stack.world
-    with stack.runtime.db.session() as s:
-        viewer = s.get(User, w.viewer_id)
-        assert viewer is not None
-        pair = issue_token_pair(s, stack.runtime.settings, viewer)
+    pair = stack.viewer_login()
     token = pair.access_token
     sid = stack.start(token=token)
     stack.beat(sid, 1, 10, at=10, token=token)
