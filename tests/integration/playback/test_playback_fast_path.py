@@ -14,7 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from streamsettle.api.heartbeat import ROUTE
 from streamsettle.app import StreamsettleAPI
 from streamsettle.sessions.base import Limit, Report, ReportStatus
-from streamsettle.sessions.db_store import datetime_to_ms
+from streamsettle.sessions.codec import datetime_to_ms
 from streamsettle.sessions.redis_store import AsyncRedisReporter
 from tests.integration.playback.playback_stack import T0, Stack
 

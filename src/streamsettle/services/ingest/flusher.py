@@ -29,14 +29,18 @@ from sqlalchemy.exc import IntegrityError
 
 from streamsettle import faults
 from streamsettle.db.models import PlaybackCheckpoint
-from streamsettle.domain.playback import Progress
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services.ingest.watch_log_lines import WatchLogRow
 from streamsettle.services.ingest.watch_log_writer import write_watch_logs
 from streamsettle.sessions import LiveSession, SessionState
-from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
-from streamsettle.sessions.db_store import datetime_to_ms, ms_to_datetime
+from streamsettle.sessions.codec import (
+    datetime_to_ms,
+    encode_reached,
+    encode_slots,
+    ms_to_datetime,
+    stored_session,
+)
 
 log = get_logger(__name__)
 
@@ -125,25 +129,7 @@ def _checkpoint_row(s: LiveSession, now: datetime) -> dict[str, Any]:
 
 def _from_checkpoint(row: PlaybackCheckpoint) -> LiveSession:
     """The session as checkpointed, live: its watch log ends at its last checkpoint."""
-    return LiveSession(
-        session_id=row.session_id,
-        video_id=row.video_id,
-        duration_ms=row.duration_ms,
-        ad_slots=decode_slots(row.ad_slots),
-        viewer_id=row.viewer_id,
-        ip=row.ip,
-        user_agent=row.user_agent,
-        started_at_ms=datetime_to_ms(row.started_at),
-        business_date=row.business_date,
-        start_position_ms=row.start_position_ms,
-        progress=Progress(
-            position_ms=row.position_ms,
-            at_ms=row.at_ms,
-            watched_ms=row.watched_ms,
-            last_seq=row.last_seq,
-            slots_reached=frozenset(decode_reached(row.slots_reached)),
-        ),
-    )
+    return stored_session(row, row.session_id, row.business_date)
 
 
 def write_checkpoints(runtime: Runtime, sessions: Sequence[LiveSession], now: datetime) -> None:

@@ -48,7 +48,7 @@ from streamsettle.sessions import (
     ReportStatus,
     SessionStore,
 )
-from streamsettle.sessions.db_store import datetime_to_ms
+from streamsettle.sessions.codec import datetime_to_ms
 
 MAX_USER_AGENT = 1000
 MAX_IP = 45
