@@ -48,32 +48,19 @@ class StoredSession(Protocol):
     """A session as a table row holds it: the live sessions of the database store, and the
     flusher's checkpoints of Redis sessions."""
 
-    @property
-    def video_id(self) -> int: ...
-    @property
-    def duration_ms(self) -> int: ...
-    @property
-    def ad_slots(self) -> str: ...
-    @property
-    def viewer_id(self) -> int | None: ...
-    @property
-    def ip(self) -> str: ...
-    @property
-    def user_agent(self) -> str: ...
-    @property
-    def started_at(self) -> datetime: ...
-    @property
-    def start_position_ms(self) -> int: ...
-    @property
-    def position_ms(self) -> int: ...
-    @property
-    def at_ms(self) -> int: ...
-    @property
-    def watched_ms(self) -> int: ...
-    @property
-    def last_seq(self) -> int: ...
-    @property
-    def slots_reached(self) -> str: ...
+    video_id: int
+    duration_ms: int
+    ad_slots: str
+    viewer_id: int | None
+    ip: str
+    user_agent: str
+    started_at: datetime
+    start_position_ms: int
+    position_ms: int
+    at_ms: int
+    watched_ms: int
+    last_seq: int
+    slots_reached: str
 
 
 def stored_progress(row: StoredSession) -> Progress:
