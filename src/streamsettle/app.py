@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from streamsettle import __version__
+from streamsettle.api.docs import install_docs
 from streamsettle.api.errors import install_error_handlers
 from streamsettle.api.heartbeat import HeartbeatEdge
 from streamsettle.api.openapi import install_openapi
@@ -32,6 +33,7 @@ from streamsettle.config import Settings, get_settings
 from streamsettle.http.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
+from streamsettle.web import admin_routes
 from streamsettle.web import routes as web_routes
 from streamsettle.workers import PeriodicWorker, background_workers
 
@@ -89,6 +91,8 @@ def create_app(
         version=__version__,
         description="Watch logs, views and daily creator settlement.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     if runtime is not None:
         app.state.runtime = runtime
@@ -105,9 +109,11 @@ def create_app(
         stats,
         settlements,
         web_routes,
+        admin_routes,
     ):
         app.include_router(module.router)
     install_openapi(app)
+    install_docs(app)
     return app
 
 
