@@ -34,7 +34,9 @@ from streamsettle.http.middleware import BodyLimitMiddleware, BodyLimits, Reques
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.web import admin_routes
+from streamsettle.web import advertiser as web_advertiser
 from streamsettle.web import routes as web_routes
+from streamsettle.web import studio as web_studio
 from streamsettle.workers import PeriodicWorker, background_workers
 
 
@@ -110,6 +112,8 @@ def create_app(
         settlements,
         web_routes,
         admin_routes,
+        web_studio,
+        web_advertiser,
     ):
         app.include_router(module.router)
     install_openapi(app)
