@@ -11,9 +11,11 @@ services; tests replace it to pin the time.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -24,12 +26,15 @@ from streamsettle.db.redis import make_async_redis, make_redis
 from streamsettle.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
 from streamsettle.sessions.base import HeartbeatReporter
 from streamsettle.sessions.db_store import ThreadReporter
-from streamsettle.sessions.limiter import WindowCounter
+from streamsettle.sessions.limiter import Counter, RedisCounter, WindowCounter
 from streamsettle.sessions.redis_store import LoopReporters
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,15 +47,24 @@ class Runtime:
     """The live session store: Redis when configured, else the database."""
     heartbeats: HeartbeatReporter = field(init=False)
     """The store's heartbeat reporter for async callers."""
+    counter: Counter = field(init=False)
+    """The rate-limit counter for logins and refreshes (heartbeats count in the store)."""
+    _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _shared_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.redis is not None:
             self.sessions = RedisSessionStore(self.redis)
             self.heartbeats = LoopReporters(self._async_redis)
+            self.counter = RedisCounter(self.redis)
         else:
-            store = DatabaseSessionStore(self.db, self.settings.tz, WindowCounter())
+            in_memory = WindowCounter()
+            store = DatabaseSessionStore(self.db, self.settings.tz, in_memory)
             self.sessions = store
             self.heartbeats = ThreadReporter(store)
+            self.counter = in_memory
 
     def _async_redis(self) -> aioredis.Redis:
         client = make_async_redis(self.settings)
@@ -63,7 +77,21 @@ class Runtime:
         client = make_redis(settings)
         return cls(settings=settings, db=Database.from_settings(settings, client), redis=client)
 
+    def shared(self, name: str, build: Callable[[], T]) -> T:
+        """One object of this runtime's (a thread pool), built on first use and
+        closed with the runtime when it has a ``close``."""
+        with self._shared_lock:
+            if name not in self._shared:
+                self._shared[name] = build()
+            return cast(T, self._shared[name])
+
     def close(self) -> None:
+        with self._shared_lock:
+            for value in self._shared.values():
+                close = getattr(value, "close", None)
+                if close is not None:
+                    close()
+            self._shared.clear()
         self.db.dispose()
         if self.redis is not None:
             self.redis.close()

@@ -27,6 +27,7 @@ from streamsettle.domain.playback import (
     Progress,
     position_to_ms,
 )
+from streamsettle.domain.text import MAX_USER_AGENT, has_control_characters
 from streamsettle.errors import (
     AuthenticationFailed,
     Conflict,
@@ -39,8 +40,8 @@ from streamsettle.errors import (
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import revocation
 from streamsettle.services.identity.tokens import decode_access_token
-from streamsettle.services.ingest.rate_limit import heartbeat_limits
 from streamsettle.services.ingest.resume import resume_position
+from streamsettle.services.rate_limit import heartbeat_limits
 from streamsettle.sessions import (
     LiveSession,
     Report,
@@ -50,7 +51,6 @@ from streamsettle.sessions import (
 )
 from streamsettle.sessions.codec import datetime_to_ms
 
-MAX_USER_AGENT = 1000
 MAX_IP = 45
 """The watch log's column width (a forwarded address is whatever the proxy wrote)."""
 
@@ -114,6 +114,11 @@ def start_session(
     """A new live session. It starts where the viewer resumes unless ``start_position``
     says otherwise, so that resuming past a mid-roll does not count as reaching it."""
     moment = _now(now)
+    if has_control_characters(user_agent):
+        raise InvalidInput(
+            "the User-Agent header must not contain control or bidirectional-override characters",
+            {"field": "user-agent"},
+        )
     with runtime.db.session() as session:
         video = session.get(Video, video_id)
         if video is None:
@@ -136,7 +141,7 @@ def start_session(
         ad_slots=slots,
         viewer_id=viewer_id,
         ip=ip[:MAX_IP],
-        user_agent=user_agent.replace("\x00", "")[:MAX_USER_AGENT],
+        user_agent=user_agent[:MAX_USER_AGENT],
         started_at_ms=at_ms,
         business_date=business_date(moment, runtime.settings.tz),
         start_position_ms=min(start_ms, duration_ms),
