@@ -33,16 +33,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from bench.common import (
-    Stopwatch,
-    checkpoint,
-    conninfo,
-    emit,
-    exit_cleanly_on_sigterm,
-    parser,
-    rate,
-    throwaway_database,
-)
+from bench import common
 from streamsettle.config import Settings
 from streamsettle.db.models import BatchRun
 from streamsettle.domain.periods import business_day_bounds
@@ -196,18 +187,18 @@ def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
     """The catalogue, the last minute of the day before and the day, inside the server."""
     midnight, _ = business_day_bounds(DAY, tz)
     before = max(logs // 100, 1)
-    common: dict[str, Any] = {"viewers": VIEWERS, "videos": videos}
-    with psycopg.connect(conninfo(url)) as conn:
+    sizes: dict[str, Any] = {"viewers": VIEWERS, "videos": videos}
+    with psycopg.connect(common.conninfo(url)) as conn:
         for statement in CATALOGUE:
-            conn.execute(statement, {**common, "users": VIEWERS + 520})
+            conn.execute(statement, {**sizes, "users": VIEWERS + 520})
         conn.execute(
             LOGS,
-            {**common, "day": DAY - timedelta(days=1), "start": midnight - timedelta(minutes=1),
+            {**sizes, "day": DAY - timedelta(days=1), "start": midnight - timedelta(minutes=1),
              "span": 59, "first": logs + 1, "last": logs + before},
         )  # fmt: skip
         conn.execute(
             LOGS,
-            {**common, "day": DAY, "start": midnight, "span": 86_399, "first": 1, "last": logs},
+            {**sizes, "day": DAY, "start": midnight, "span": 86_399, "first": 1, "last": logs},
         )  # fmt: skip
         conn.execute(SLOTS)
         conn.commit()
@@ -230,11 +221,11 @@ def rules_floor(url: str, settings: Settings, query: str, parts: int) -> float:
     """Seconds of a rules-floor ``query`` over the day in ``parts`` concurrent backends."""
 
     def part(k: int) -> int:
-        with psycopg.connect(conninfo(url)) as conn:
+        with psycopg.connect(common.conninfo(url)) as conn:
             conn.execute(f"SET work_mem = '{PG_WORK_MEM}'")
             return len(conn.execute(query, floor_params(settings, parts, k)).fetchall())
 
-    with ThreadPoolExecutor(parts) as pool, Stopwatch() as watch:
+    with ThreadPoolExecutor(parts) as pool, common.Stopwatch() as watch:
         list(pool.map(part, range(parts)))
     return watch.seconds
 
@@ -256,54 +247,77 @@ def _step_seconds(run: BatchRun) -> dict[str, float]:
 
 def reset_day(url: str) -> None:
     """Remove the day's derived rows and their dead tuples: the next run is a first run."""
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(common.conninfo(url), autocommit=True) as conn:
         for statement in RESET:
             conn.execute(statement, {"day": DAY})
         conn.execute(f"VACUUM ANALYZE {DERIVED}")
-    checkpoint(url)
+    common.checkpoint(url)
 
 
 def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -> None:
-    with throwaway_database() as url:
+    with common.throwaway_database() as url:
         settings = Settings(
             _env_file=None, database_url=url, jwt_secret=BENCH_SECRET, embedded=False
         )
-        with Stopwatch() as generation:
+        with common.Stopwatch() as generation:
             shape = generate(url, logs, videos, settings.tz)
         sizes = {"logs": logs, "videos": videos, "viewers": VIEWERS, **shape}
-        emit({"name": "batch_day", "measure": "generate (not the batch)", "quick": quick,
-              "sizes": sizes, "seconds": round(generation.seconds, 3)})  # fmt: skip
+        common.emit(
+            {
+                "name": "batch_day",
+                "measure": "generate (not the batch)",
+                "quick": quick,
+                "sizes": sizes,
+                "seconds": round(generation.seconds, 3),
+            }
+        )
         runtime = Runtime.from_settings(settings)
         try:
             run_date(runtime, DAY - timedelta(days=1), partitions=1)
-            checkpoint(url)
-            with psycopg.connect(conninfo(url)) as conn:
+            common.checkpoint(url)
+            with psycopg.connect(common.conninfo(url)) as conn:
                 conn.execute(REFERENCE, {"day": DAY}).fetchall()  # warm the cache like a run
-                with Stopwatch() as reference:
+                with common.Stopwatch() as reference:
                     groups = len(conn.execute(REFERENCE, {"day": DAY}).fetchall())
             ref = {
                 "name": "SELECT video_id, count(*), sum(watched_seconds) ... GROUP BY video_id",
                 "seconds": round(reference.seconds, 3),
-                "rows_per_second": rate(logs, reference.seconds),
+                "rows_per_second": common.rate(logs, reference.seconds),
                 "groups": groups,
             }
-            emit({"name": "batch_day", "measure": "reference group by", "quick": quick,
-                  "sizes": sizes, **{k: v for k, v in ref.items() if k != "name"}})  # fmt: skip
+            common.emit(
+                {
+                    "name": "batch_day",
+                    "measure": "reference group by",
+                    "quick": quick,
+                    "sizes": sizes,
+                    **{k: v for k, v in ref.items() if k != "name"},
+                }
+            )
             for formulation, query, parts in FLOORS:
                 floor = rules_floor(url, settings, query, parts)
-                emit({"name": "batch_day", "measure": "rules floor", "quick": quick,
-                      "sizes": sizes, "formulation": formulation, "connections": parts,
-                      "seconds": round(floor, 3), "rows_per_second": rate(logs, floor),
-                      "vs_reference": round(floor / reference.seconds, 1)})  # fmt: skip
+                common.emit(
+                    {
+                        "name": "batch_day",
+                        "measure": "rules floor",
+                        "quick": quick,
+                        "sizes": sizes,
+                        "formulation": formulation,
+                        "connections": parts,
+                        "seconds": round(floor, 3),
+                        "rows_per_second": common.rate(logs, floor),
+                        "vs_reference": round(floor / reference.seconds, 1),
+                    }
+                )
             plan = [(count, False) for count in partitions] + [(partitions[-1], True)]
             for count, rerun in plan:
                 if not rerun:
                     reset_day(url)
                 else:
-                    checkpoint(url)
-                with Stopwatch() as watch:
+                    common.checkpoint(url)
+                with common.Stopwatch() as watch:
                     run = run_date(runtime, DAY, partitions=count)
-                emit(
+                common.emit(
                     {
                         "name": "batch_day",
                         "measure": "run_date (re-run)" if rerun else "run_date",
@@ -313,7 +327,7 @@ def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -
                         "status": run.status,
                         "error": run.error,
                         "seconds": round(watch.seconds, 3),
-                        "rows_per_second": rate(logs, watch.seconds),
+                        "rows_per_second": common.rate(logs, watch.seconds),
                         "steps": _step_seconds(run),
                         "reference": ref,
                     }
@@ -323,8 +337,8 @@ def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    exit_cleanly_on_sigterm()
-    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "batch_day")
+    common.exit_cleanly_on_sigterm()
+    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "batch_day")
     args_parser.add_argument(
         "--logs",
         type=int,

@@ -31,16 +31,7 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 
-from bench.common import (
-    Stopwatch,
-    checkpoint,
-    conninfo,
-    emit,
-    exit_cleanly_on_sigterm,
-    parser,
-    rate,
-    throwaway_database,
-)
+from bench import common
 from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
 from streamsettle.services.ingest.importer import import_watch_logs
@@ -152,15 +143,15 @@ def trigger_runs(url: str, runtime: Runtime, path: Path) -> list[tuple[str, floa
     """The fresh import with the trigger off and marking, alternately, four times each."""
     runs = []
     for run in (TRIGGER_OFF, TRIGGER_MARKS) * 4:
-        with psycopg.connect(conninfo(url)) as connection:
+        with psycopg.connect(common.conninfo(url)) as connection:
             connection.execute(_RESET)
             connection.execute(_SETUP[run])
             connection.commit()
-        checkpoint(conninfo(url))
-        with Stopwatch() as watch, path.open("rb") as stream:
+        common.checkpoint(common.conninfo(url))
+        with common.Stopwatch() as watch, path.open("rb") as stream:
             result = import_watch_logs(runtime, stream)
         if run == TRIGGER_MARKS:
-            with psycopg.connect(conninfo(url)) as connection:
+            with psycopg.connect(common.conninfo(url)) as connection:
                 marked = connection.execute("SELECT count(*) FROM rerun_marks").fetchone()
             assert marked is not None and marked[0] > 0, "the trigger marked nothing"
         runs.append((run, watch.seconds, result))
@@ -183,7 +174,7 @@ def trigger_statement_cost(url: str, repeats: int = 7) -> dict[str, Any]:
     statements of 10,000 rows as the importer writes them, trigger off and marking,
     alternately; the server's time per variant (min and median over ``repeats``)."""
     samples: dict[str, list[float]] = {TRIGGER_OFF: [], TRIGGER_MARKS: []}
-    with psycopg.connect(conninfo(url)) as connection:
+    with psycopg.connect(common.conninfo(url)) as connection:
         connection.execute(_STAGE)
         chunks = connection.execute("SELECT max(chunk) FROM trigger_staging").fetchone()
         assert chunks is not None
@@ -194,7 +185,7 @@ def trigger_statement_cost(url: str, repeats: int = 7) -> dict[str, Any]:
             connection.execute(_RESET)
             connection.execute(_SETUP[run])
             connection.commit()
-            with Stopwatch() as watch:
+            with common.Stopwatch() as watch:
                 for chunk in range(int(chunks[0]) + 1):
                     connection.execute(_INSERT_CHUNK, (chunk,))
                 connection.commit()
@@ -220,7 +211,7 @@ def trigger_statement_cost(url: str, repeats: int = 7) -> dict[str, Any]:
 
 
 def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bool) -> None:
-    with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
+    with common.throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         video_ids, viewer_ids = seed_catalogue(url, videos=videos, viewers=viewers)
         path = Path(tmp) / "watch_logs.jsonl"
         generate(path, lines, video_ids, viewer_ids)
@@ -231,8 +222,8 @@ def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bo
         runs = []
         try:
             for run in ("fresh", "again: every line a duplicate"):
-                checkpoint(conninfo(url))
-                with Stopwatch() as watch, path.open("rb") as stream:
+                common.checkpoint(common.conninfo(url))
+                with common.Stopwatch() as watch, path.open("rb") as stream:
                     result = import_watch_logs(runtime, stream)
                 runs.append((run, watch.seconds, result))
             if trigger_cost:
@@ -241,16 +232,16 @@ def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bo
         finally:
             runtime.close()
         if trigger_cost:
-            emit({"name": "import_logs_trigger", "quick": quick, **statements})
-        with psycopg.connect(conninfo(url)) as connection:
+            common.emit({"name": "import_logs_trigger", "quick": quick, **statements})
+        with psycopg.connect(common.conninfo(url)) as connection:
             connection.execute(REFERENCE)
             connection.commit()
-            checkpoint(conninfo(url))
-            with Stopwatch() as reference:
+            common.checkpoint(common.conninfo(url))
+            with common.Stopwatch() as reference:
                 connection.execute(REFERENCE_INSERT)
                 connection.commit()
         for run, seconds, result in runs:
-            emit(
+            common.emit(
                 {
                     "name": "import_logs",
                     "quick": quick,
@@ -265,19 +256,19 @@ def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bo
                     "duplicates": result.duplicates,
                     "rejected": len(result.rejected),
                     "seconds": round(seconds, 3),
-                    "lines_per_second": rate(lines, seconds),
+                    "lines_per_second": common.rate(lines, seconds),
                     "reference": {
                         "name": "the same rows by INSERT ... SELECT from staging tables",
                         "seconds": round(reference.seconds, 3),
-                        "rows_per_second": rate(lines, reference.seconds),
+                        "rows_per_second": common.rate(lines, reference.seconds),
                     },
                 }
             )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    exit_cleanly_on_sigterm()
-    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "import_logs")
+    common.exit_cleanly_on_sigterm()
+    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "import_logs")
     args_parser.add_argument(
         "--lines", type=int, help=f"lines to import (default {DEFAULT_LINES}, {QUICK_LINES} quick)"
     )

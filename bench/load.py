@@ -37,16 +37,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from bench.common import (
-    Stopwatch,
-    checkpoint,
-    conninfo,
-    emit,
-    exit_cleanly_on_sigterm,
-    parser,
-    rate,
-    throwaway_database,
-)
+from bench import common
 from streamsettle.config import Settings
 from streamsettle.db.engine import Database
 from streamsettle.runtime import Runtime
@@ -147,8 +138,8 @@ def _reference(dsn: str, mode: str, sizes: Sizes, logs: int, slots: int) -> floa
         "logs": logs,
         "slots": slots,
     }
-    checkpoint(dsn)
-    with Stopwatch() as watch, _rebuilding(mode, dsn), psycopg.connect(dsn) as connection:
+    common.checkpoint(dsn)
+    with common.Stopwatch() as watch, _rebuilding(mode, dsn), psycopg.connect(dsn) as connection:
         connection.execute("SET synchronous_commit TO off")
         connection.execute(REFERENCE_LOGS, params)
         if slots:
@@ -186,9 +177,9 @@ def _server_floor(dsn: str, mode: str) -> tuple[float, int]:
         folder = Path(tmp)
         _spool(dsn, folder)
         _truncate(dsn)
-        checkpoint(dsn)
+        common.checkpoint(dsn)
         with (
-            Stopwatch() as watch,
+            common.Stopwatch() as watch,
             _rebuilding(mode, dsn),
             ThreadPoolExecutor(len(TABLES)) as pool,
         ):
@@ -220,7 +211,7 @@ def python_side(plan: GenerationPlan, logs: int) -> dict[str, float]:
     tables = build_tables(plan, catalogue, ZoneInfo("Asia/Seoul"))
     units = [u for u in plan.units() if u.count][: max(1, logs // CHUNK_LOGS)]
     drawn = slots = 0
-    with Stopwatch() as watch:
+    with common.Stopwatch() as watch:
         for unit in units:
             for rows in iter_unit(tables, unit):
                 slots += copy_binary(tables, unit, rows)[2]
@@ -228,8 +219,8 @@ def python_side(plan: GenerationPlan, logs: int) -> dict[str, float]:
     return {
         "logs": drawn,
         "seconds": round(watch.seconds, 3),
-        "rows_per_second": rate(drawn, watch.seconds),
-        "total_rows_per_second": rate(drawn + slots, watch.seconds),
+        "rows_per_second": common.rate(drawn, watch.seconds),
+        "total_rows_per_second": common.rate(drawn + slots, watch.seconds),
     }
 
 
@@ -244,12 +235,12 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
     )
     cpu = python_side(plan, 100_000 if quick else 500_000)
     for mode in modes:
-        with throwaway_database() as url:
-            dsn = conninfo(url)
+        with common.throwaway_database() as url:
+            dsn = common.conninfo(url)
             runtime = _runtime(url)
             try:
-                checkpoint(dsn)
-                with Stopwatch() as watch, _rebuilding(mode, dsn):
+                common.checkpoint(dsn)
+                with common.Stopwatch() as watch, _rebuilding(mode, dsn):
                     result = generate(runtime, plan, streams=streams, analyze=False)
             finally:
                 runtime.close()
@@ -258,7 +249,7 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
             _truncate(dsn)
             reference = _reference(dsn, mode, sizes, result.watch_logs, result.watch_log_ad_slots)
         total = result.watch_logs + result.watch_log_ad_slots
-        emit(
+        common.emit(
             {
                 "name": "load",
                 "quick": quick,
@@ -274,8 +265,8 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
                 },
                 "indexes": INDEX_MODES[mode],
                 "seconds": round(seconds, 3),
-                "rows_per_second": rate(result.watch_logs, seconds),
-                "total_rows_per_second": rate(total, seconds),
+                "rows_per_second": common.rate(result.watch_logs, seconds),
+                "total_rows_per_second": common.rate(total, seconds),
                 "copy_seconds": round(result.logs_seconds, 3),
                 "index_rebuild_seconds": round(seconds - result.logs_seconds, 3),
                 "catalogue_seconds": round(result.catalogue_seconds, 3),
@@ -284,22 +275,22 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
                     "name": "the same rows streamed back from binary COPY files, no client work",
                     "rows": floor_rows,
                     "seconds": round(floor, 3),
-                    "rows_per_second": rate(result.watch_logs, floor),
-                    "total_rows_per_second": rate(total, floor),
+                    "rows_per_second": common.rate(result.watch_logs, floor),
+                    "total_rows_per_second": common.rate(total, floor),
                 },
                 "reference": {
                     "name": "INSERT ... SELECT FROM generate_series (same rows and shape)",
                     "seconds": round(reference, 3),
-                    "rows_per_second": rate(result.watch_logs, reference),
-                    "total_rows_per_second": rate(total, reference),
+                    "rows_per_second": common.rate(result.watch_logs, reference),
+                    "total_rows_per_second": common.rate(total, reference),
                 },
             }
         )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    exit_cleanly_on_sigterm()
-    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "load")
+    common.exit_cleanly_on_sigterm()
+    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "load")
     args_parser.add_argument("--rows", type=int, help="watch logs to load (default 50M, 1M quick)")
     args_parser.add_argument("--streams", type=int, help="parallel streams (default: cores, max 8)")
     args_parser.add_argument(

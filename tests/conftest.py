@@ -10,9 +10,6 @@ stays) and an empty Redis database.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,6 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
@@ -31,6 +27,7 @@ from streamsettle.db.base import Base
 from streamsettle.db.migrate import upgrade
 from streamsettle.runtime import Runtime
 from tests.support.replica import ReplicaPair, replica_pair
+from tests.support.servers import serve
 
 PG_ADMIN_URL = os.environ.get(
     "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -240,26 +237,8 @@ def sqlite_client(sqlite_runtime: Runtime) -> Iterator[TestClient]:
         yield test_client
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_server(runtime: Runtime) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for tests over real HTTP."""
-    port = free_port()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(create_app(runtime)) as base:
+        yield base

@@ -16,8 +16,7 @@ from starlette.types import Receive, Scope, Send
 from streamsettle import __version__
 from streamsettle.api.docs import install_docs
 from streamsettle.api.errors import install_error_handlers
-from streamsettle.api.heartbeat_fast_path import HeartbeatFastPath
-from streamsettle.api.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
+from streamsettle.api.heartbeat import HeartbeatEdge
 from streamsettle.api.openapi import install_openapi
 from streamsettle.api.routers import (
     auth,
@@ -31,6 +30,7 @@ from streamsettle.api.routers import (
     stats,
 )
 from streamsettle.config import Settings, get_settings
+from streamsettle.http.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.web import admin_routes
@@ -41,13 +41,15 @@ from streamsettle.workers import PeriodicWorker, background_workers
 
 
 class StreamsettleAPI(FastAPI):
-    """FastAPI behind the heartbeat fast path, which answers most of the traffic by itself,
-    both behind the request body limits, which see every request first."""
+    """The routed app behind three raw ASGI layers, outermost first: the request context
+    (request id, log binding and metrics, once for every request), the body limits, and the
+    heartbeat edge, which answers most of the traffic before routing."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._front = HeartbeatFastPath(self, fallback=super().__call__)
-        self._limited = BodyLimitMiddleware(self._front)
+        self.heartbeat_edge = HeartbeatEdge(self, fallback=super().__call__)
+        self._limited = BodyLimitMiddleware(self.heartbeat_edge)
+        self._front = RequestContextMiddleware(self._limited)
 
     def use_settings(self, settings: Settings) -> None:
         """Take the body limits from the settings (known once the runtime is)."""
@@ -56,7 +58,7 @@ class StreamsettleAPI(FastAPI):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._limited(scope, receive, send)
+        await self._front(scope, receive, send)
 
 
 def create_app(
@@ -75,13 +77,14 @@ def create_app(
             worker.start()
         if owned:
             # Everything built so far lives as long as the process: keep it out of the
-            # garbage collector's scans, which otherwise cost the hot path ~10 % (issue 6).
+            # garbage collector's scans, which otherwise cost the hot path ~10 %.
             gc.freeze()
         try:
             yield
         finally:
             for worker in workers:
                 worker.stop()
+            await rt.heartbeats.aclose()  # this event loop's connections
             if owned:
                 rt.close()
 
@@ -97,7 +100,6 @@ def create_app(
         app.state.runtime = runtime
         app.use_settings(runtime.settings)
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
     for module in (
         health,
         auth,

@@ -1,4 +1,6 @@
-"""Background workers that run inside ``serve`` (or alone from the CLI): periodic ticks."""
+"""Periodic work: the one loop behind the flusher and the scheduler (inside ``serve`` or alone
+from the CLI) and the batch run's heartbeat. A failed tick is logged the same way wherever
+the loop runs, and retried on the next one."""
 
 from __future__ import annotations
 
@@ -10,22 +12,44 @@ from streamsettle.logging import get_logger
 log = get_logger(__name__)
 
 
-class PeriodicWorker(threading.Thread):
-    """Calls ``tick`` every ``interval`` seconds until stopped; an error is logged, not fatal."""
+def run_periodically(
+    name: str,
+    interval: float,
+    tick: Callable[[], object],
+    stop: threading.Event,
+    *,
+    wait_first: bool = False,
+) -> None:
+    """Call ``tick`` every ``interval`` seconds until ``stop`` is set or ``tick`` returns
+    False; an error is logged, not fatal. ``wait_first``: the first tick after one interval."""
+    if wait_first and stop.wait(interval):
+        return
+    while not stop.is_set():
+        try:
+            if tick() is False:
+                return
+        except Exception:
+            log.exception("worker tick failed", worker=name)
+        if stop.wait(interval):
+            return
 
-    def __init__(self, name: str, interval: float, tick: Callable[[], object]) -> None:
+
+class PeriodicWorker(threading.Thread):
+    """``run_periodically`` on a daemon thread of its own, until ``stop``."""
+
+    def __init__(
+        self, name: str, interval: float, tick: Callable[[], object], *, wait_first: bool = False
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self.interval = interval
         self.tick = tick
+        self.wait_first = wait_first
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("worker tick failed", worker=self.name)
-            self._stop_event.wait(self.interval)
+        run_periodically(
+            self.name, self.interval, self.tick, self._stop_event, wait_first=self.wait_first
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop_event.set()

@@ -14,9 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from streamsettle.db.models import DailySettlement, DailyVideoStats, User, UserRole, Video
+from streamsettle.db.models import User, UserRole, Video
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
+from tests.support.settled import add_settled_day
 
 pytestmark = pytest.mark.browser
 
@@ -55,28 +56,14 @@ def _load(runtime: Runtime) -> None:
                 "video_id": videos[title],
                 "creator_id": creator.id,
             }
-            session.add(
-                DailyVideoStats(
-                    **keys,
-                    sessions=views,
-                    views=views,
-                    self_views=0,
-                    repeat_views=0,
-                    watched_seconds=watched,
-                    ad_views=ad_views,
-                )
-            )
-            session.add(
-                DailySettlement(
-                    **keys,
-                    rate_card_id=1,
-                    views=views,
-                    views_before=0,
-                    ad_views=ad_views,
-                    video_amount=video_amount,
-                    ad_amount=ad_amount,
-                    total_amount=video_amount + ad_amount,
-                )
+            add_settled_day(
+                session,
+                keys,
+                views=views,
+                watched=watched,
+                ad_views=ad_views,
+                video_amount=video_amount,
+                ad_amount=ad_amount,
             )
 
 

@@ -23,8 +23,6 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from streamsettle.db.models import (
     Ad,
     DailyAdSettlement,
-    DailySettlement,
-    DailyVideoStats,
     User,
     UserRole,
     Video,
@@ -32,6 +30,7 @@ from streamsettle.db.models import (
 from streamsettle.domain.periods import business_date
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
+from tests.support.settled import add_settled_day
 
 pytestmark = pytest.mark.browser
 
@@ -78,28 +77,14 @@ def _load(runtime: Runtime) -> World:
                 ad_views = views // 4
                 split = [ad_views - ad_views // 3, ad_views // 3]
                 keys = {"business_date": day, "video_id": video.id, "creator_id": creator.id}
-                session.add(
-                    DailyVideoStats(
-                        **keys,
-                        sessions=views,
-                        views=views,
-                        self_views=0,
-                        repeat_views=0,
-                        watched_seconds=views * rng.randint(150, 420),
-                        ad_views=ad_views,
-                    )
-                )
-                session.add(
-                    DailySettlement(
-                        **keys,
-                        rate_card_id=1,
-                        views=views,
-                        views_before=0,
-                        ad_views=ad_views,
-                        video_amount=views,
-                        ad_amount=10 * ad_views,
-                        total_amount=views + 10 * ad_views,
-                    )
+                add_settled_day(
+                    session,
+                    keys,
+                    views=views,
+                    watched=views * rng.randint(150, 420),
+                    ad_views=ad_views,
+                    video_amount=views,
+                    ad_amount=10 * ad_views,
                 )
                 for ad, count in zip(ads, split, strict=True):
                     session.add(

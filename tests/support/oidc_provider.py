@@ -13,7 +13,6 @@ import base64
 import hashlib
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.support.servers import serve
 
 
 @dataclass
@@ -154,17 +154,8 @@ def running_provider(provider: FakeOidcProvider | None = None) -> Iterator[FakeO
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     provider.issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(provider.app(), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the fake OIDC provider did not start")
-        time.sleep(0.01)
     try:
-        yield provider
+        with serve(provider.app(), sock):
+            yield provider
     finally:
-        server.should_exit = True
-        thread.join(10)
         sock.close()

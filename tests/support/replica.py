@@ -12,7 +12,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from streamsettle.db.migrate import upgrade
+from tests.support.servers import free_port
 
 PG_BIN = Path(os.environ.get("STREAMSETTLE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "streamsettle"
@@ -40,13 +40,6 @@ hot_standby = on
 wal_receiver_status_interval = 1s
 log_min_messages = warning
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _as_postgres() -> list[str]:

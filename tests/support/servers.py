@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +25,8 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A ``redis-server`` of the test's own on a free port, never the shared one."""
+    """A ``redis-server`` of the test's own on a free port, never the shared one, in a
+    temporary directory and without persistence, so a restart really comes back empty."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -36,6 +38,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed: these tests need a real one")
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         self.process = subprocess.Popen(
@@ -69,6 +73,11 @@ class RedisServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
+    def restart_empty(self) -> None:
+        """Killed and started again: without persistence it comes back with no data."""
+        self.kill()
+        self.start()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.thaw()
@@ -76,12 +85,14 @@ class RedisServer:
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """``app`` served by uvicorn on a free loopback port, for tests over real HTTP."""
-    port = free_port()
+def serve(app: ASGIApp, sock: socket.socket | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port (or on ``sock``, already bound),
+    for tests over real HTTP."""
+    port = free_port() if sock is None else sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    sockets = None if sock is None else [sock]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

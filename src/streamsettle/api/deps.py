@@ -14,7 +14,7 @@ from streamsettle.db.models import User
 from streamsettle.errors import AuthenticationFailed, Forbidden
 from streamsettle.http.deps import SESSION_SCOPE, DbSession, RuntimeDep
 from streamsettle.services.identity import revocation
-from streamsettle.services.identity.tokens import AccessClaims, decode_access_token
+from streamsettle.services.identity.tokens import AccessClaims
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -26,10 +26,7 @@ def get_optional_claims(
     """Claims of a valid bearer token; None without one; 401 for a bad or revoked one."""
     if credentials is None:
         return None
-    claims = decode_access_token(runtime.settings, credentials.credentials)
-    if revocation.is_revoked(runtime, claims):
-        raise AuthenticationFailed("access token revoked")
-    return claims
+    return revocation.verified_claims(runtime, credentials.credentials)
 
 
 OptionalClaims = Annotated[AccessClaims | None, Depends(get_optional_claims)]

@@ -13,7 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from streamsettle.api.middleware import BodyTooLarge
 from streamsettle.errors import (
     RETRY_AFTER_SECONDS,
     Conflict,
@@ -21,6 +20,7 @@ from streamsettle.errors import (
     StreamsettleError,
     retry_after,
 )
+from streamsettle.http.middleware import BodyTooLarge
 from streamsettle.logging import get_logger
 
 log = get_logger(__name__)

@@ -55,6 +55,11 @@ def serve(
     """Serve the API and the settlement page."""
     import uvicorn
 
+    from streamsettle.config import get_settings
+    from streamsettle.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
     if no_flusher:
         os.environ["STREAMSETTLE_RUN_FLUSHER"] = "false"
     if no_scheduler:
@@ -74,6 +79,7 @@ def serve(
         http="httptools",
         access_log=access_log,
         log_level="info" if access_log else "warning",
+        log_config=None,  # uvicorn logs through the root handler (``configure_logging``)
     )
 
 

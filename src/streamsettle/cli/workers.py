@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import typer
 
 
@@ -19,8 +21,10 @@ def flusher(
     import threading
     from datetime import UTC, datetime
 
-    from streamsettle.cli.common import console, err_console, runtime
+    from streamsettle.cli.common import console, runtime
+    from streamsettle.logging import configure_logging
     from streamsettle.services.ingest.flusher import flush_once
+    from streamsettle.workers import run_periodically
 
     stop = threading.Event()
 
@@ -32,28 +36,22 @@ def flusher(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with runtime() as rt:
+        configure_logging(rt.settings.log_level, rt.settings.log_json)
         pause = interval or rt.settings.flusher_interval_seconds
-        if not once:
-            console.print(f"flusher running every {pause:g} s (Ctrl-C to stop)")
-        try:
-            while not stop.is_set():
-                try:
-                    moved = flush_once(rt)
-                except Exception as exc:  # a pass that fails is retried on the next one
-                    if once:
-                        raise
-                    err_console.print(f"[red]flush failed:[/red] {type(exc).__name__}: {exc}")
-                    moved = 0
-                if moved or once:
-                    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-                    console.print(f"{stamp} flushed {moved} session(s)")
-                if once:
-                    break
-                stop.wait(pause)
-        except KeyboardInterrupt:
-            pass
-        if not once:
-            console.print("flusher stopped")
+
+        def flush() -> None:
+            moved = flush_once(rt)
+            if moved or once:
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                console.print(f"{stamp} flushed {moved} session(s)")
+
+        if once:
+            flush()
+            return
+        console.print(f"flusher running every {pause:g} s (Ctrl-C to stop)")
+        with suppress(KeyboardInterrupt):
+            run_periodically("flusher", pause, flush, stop)
+        console.print("flusher stopped")
 
 
 def scheduler(
@@ -64,25 +62,25 @@ def scheduler(
     import signal
     import threading
 
-    from streamsettle.cli.common import console, err_console, runtime
+    from streamsettle.cli.common import console, runtime
+    from streamsettle.logging import configure_logging
     from streamsettle.services.batch.scheduler import make_tick
+    from streamsettle.workers import run_periodically
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with runtime() as rt:
+        configure_logging(rt.settings.log_level, rt.settings.log_json)
         tick = make_tick(rt)
         console.print(
             f"scheduler running: batch after {rt.settings.batch_schedule_time} "
             f"{rt.settings.timezone}, checking every {interval:g} s (Ctrl-C to stop)"
         )
-        try:
-            while not stop.is_set():
-                try:
-                    for run in tick():
-                        console.print(f"{run.business_date} {run.status} (run {run.id})")
-                except Exception as exc:  # a failed tick is retried on the next one
-                    err_console.print(f"[red]scheduler tick failed:[/red] {exc}")
-                stop.wait(interval)
-        except KeyboardInterrupt:
-            pass
+
+        def settle_due() -> None:
+            for run in tick():
+                console.print(f"{run.business_date} {run.status} (run {run.id})")
+
+        with suppress(KeyboardInterrupt):
+            run_periodically("scheduler", interval, settle_due, stop)
         console.print("scheduler stopped")

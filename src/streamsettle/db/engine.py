@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,6 +71,11 @@ def _make_engine(url: str, *, connect_timeout: int, pool_timeout: float) -> Engi
     )
 
 
+def insert_on_conflict(table: Any, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's ``INSERT`` that takes ``ON CONFLICT`` clauses (the two share them)."""
+    return sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+
+
 class Database:
     """The primary (write) engine, the read engine and their session factories."""
 
@@ -113,6 +119,10 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    def insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
+        """``INSERT`` into ``table`` that takes ``ON CONFLICT`` clauses, for this database."""
+        return insert_on_conflict(table, self.engine.dialect.name)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

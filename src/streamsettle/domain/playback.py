@@ -11,6 +11,10 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 
 WALL_CLOCK_GRACE_MS = 2000
+MAX_POSITION_SECONDS = 10**6
+"""The largest playhead position accepted anywhere: a heartbeat, a stop, an imported line."""
+MAX_SEQ = 10**9
+"""The largest report number of a session (1, 2, 3, …)."""
 """A heartbeat may gain up to the wall-clock time since the last one plus this grace."""
 
 

@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 from streamsettle.config import Settings
+from streamsettle.http.middleware import header
 from streamsettle.runtime import Runtime
 
 
@@ -47,15 +49,20 @@ def get_db_session(runtime: RuntimeDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db_session, scope=SESSION_SCOPE)]
 
 
-def client_ip(request: Request, settings: SettingsDep) -> str:
+def caller_ip(scope: Scope, settings: Settings) -> str:
     """The connection's address, or the first X-Forwarded-For entry from a trusted proxy."""
-    peer = request.client.host if request.client else "0.0.0.0"
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in settings.trusted_proxies:
-        first = forwarded.split(",")[0].strip()
+    client = scope.get("client")
+    peer = client[0] if client else "0.0.0.0"
+    if peer in settings.trusted_proxies:
+        forwarded = header(scope, b"x-forwarded-for")
+        first = forwarded.split(",")[0].strip() if forwarded else ""
         if first:
             return first
     return peer
+
+
+def client_ip(request: Request, settings: SettingsDep) -> str:
+    return caller_ip(request.scope, settings)
 
 
 ClientIp = Annotated[str, Depends(client_ip)]

@@ -20,7 +20,7 @@ sessions it still holds (``holding``) and whether it lost its data (``lost_data`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -115,6 +115,33 @@ class ReportOutcome:
     watched_ms: int = 0
     slots_reached: tuple[int, ...] = ()
     retry_after_ms: int = 0
+
+
+RevocationKeys = tuple[str, str, str]
+"""The revocations-loaded marker, the token's revoked key, its login's revoked key."""
+
+
+@dataclass(frozen=True)
+class RevocationCheck:
+    """How a reporter checks the caller's token in the same call as the report: the Redis
+    keys its script reads, or the query the database reporter runs first."""
+
+    keys: RevocationKeys
+    is_revoked: Callable[[], bool]
+
+
+class HeartbeatReporter(Protocol):
+    """Applies heartbeats from async code (the HTTP edge): one per store, chosen with it."""
+
+    async def report(
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
+    ) -> ReportOutcome:
+        """Apply ``report``; ``REVOKED`` when ``revocation`` finds the caller's token revoked."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the reporter holds for the running event loop."""
+        ...
 
 
 class SessionStore(Protocol):

@@ -11,9 +11,10 @@ time from which a flusher may take it once it is stopped (the stop time, or a le
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
@@ -29,22 +30,21 @@ from streamsettle.sessions.base import (
     Report,
     ReportOutcome,
     ReportStatus,
+    RevocationCheck,
     SessionState,
 )
-from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
+from streamsettle.sessions.codec import (
+    datetime_to_ms,
+    decode_slots,
+    encode_reached,
+    encode_slots,
+    ms_to_datetime,
+    stored_progress,
+    stored_session,
+)
 
 Limiter = Callable[[Sequence[Limit], int], int]
 """``(limits, now_ms) -> retry_after_ms`` (0 when allowed); counts the report."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def ms_to_datetime(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def datetime_to_ms(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 class DatabaseSessionStore:
@@ -58,21 +58,9 @@ class DatabaseSessionStore:
             session.execute(update(Row).where(where).values(state=Row.state))
 
     def _to_live(self, row: Row) -> LiveSession:
-        return LiveSession(
-            session_id=row.id,
-            video_id=row.video_id,
-            duration_ms=row.duration_ms,
-            ad_slots=decode_slots(row.ad_slots),
-            viewer_id=row.viewer_id,
-            ip=row.ip,
-            user_agent=row.user_agent,
-            started_at_ms=datetime_to_ms(row.started_at),
-            business_date=business_date(row.started_at, self.tz),
-            start_position_ms=row.start_position_ms,
-            progress=_progress(row),
-            state=SessionState(row.state),
-            ended_at_ms=None if row.ended_at is None else datetime_to_ms(row.ended_at),
-        )
+        ended = None if row.ended_at is None else datetime_to_ms(row.ended_at)
+        started = business_date(row.started_at, self.tz)
+        return stored_session(row, row.id, started, SessionState(row.state), ended)
 
     def create(self, session: LiveSession) -> None:
         p = session.progress
@@ -115,7 +103,7 @@ class DatabaseSessionStore:
                     ReportStatus.UNAUTHENTICATED if caller_id is None else ReportStatus.FORBIDDEN
                 )
                 return ReportOutcome(status)
-            before = _progress(row)
+            before = stored_progress(row)
             if row.state != SessionState.LIVE:
                 return _outcome(ReportStatus.ENDED, before)
             slots = [pos for pos, _ad in decode_slots(row.ad_slots)]
@@ -216,15 +204,28 @@ class DatabaseSessionStore:
         return False
 
 
-def _progress(row: Row) -> Progress:
-    return Progress(
-        position_ms=row.position_ms,
-        at_ms=row.at_ms,
-        watched_ms=row.watched_ms,
-        last_seq=row.last_seq,
-        slots_reached=frozenset(decode_reached(row.slots_reached)),
-    )
-
-
 def _outcome(status: ReportStatus, p: Progress) -> ReportOutcome:
     return ReportOutcome(status, p.watched_ms, tuple(sorted(p.slots_reached)))
+
+
+class ThreadReporter:
+    """Heartbeats for the database store from async code: the revocation query and the
+    report in one thread-pool hop, off the event loop."""
+
+    def __init__(self, store: DatabaseSessionStore) -> None:
+        self.store = store
+
+    def _report(
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
+    ) -> ReportOutcome:
+        if revocation is not None and revocation.is_revoked():
+            return ReportOutcome(ReportStatus.REVOKED)
+        return self.store.report(report, limits=limits)
+
+    async def report(
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
+    ) -> ReportOutcome:
+        return await asyncio.to_thread(self._report, report, limits, revocation)
+
+    async def aclose(self) -> None:
+        """Nothing is held per event loop."""

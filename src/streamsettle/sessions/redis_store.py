@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -33,6 +33,8 @@ from streamsettle.sessions.base import (
     Report,
     ReportOutcome,
     ReportStatus,
+    RevocationCheck,
+    RevocationKeys,
     SessionState,
 )
 from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
@@ -97,9 +99,6 @@ def _from_hash(session_id: str, h: dict[str, str]) -> LiveSession:
 
 NO_REVOCATION_KEY = PREFIX + "no-revocation-check"
 """A key that never exists, passed when the caller's revocation was checked elsewhere."""
-
-RevocationKeys = tuple[str, str, str]
-"""The revocations-loaded marker, the token's revoked key, its login's revoked key."""
 
 _UNCHECKED: RevocationKeys = (NO_REVOCATION_KEY, NO_REVOCATION_KEY, NO_REVOCATION_KEY)
 
@@ -330,3 +329,30 @@ def _fail(calls: list[_Call], exc: BaseException) -> None:
     for _, _, reply in calls:
         if not reply.done():
             reply.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+
+
+class LoopReporters:
+    """The Redis ``HeartbeatReporter``: an ``AsyncRedisReporter`` per running event loop.
+
+    An asyncio Redis client belongs to the loop it first ran on. A server process has one
+    loop; the tests run several apps, each on a loop of its own, over one runtime.
+    """
+
+    def __init__(self, connect: Callable[[], aioredis.Redis]) -> None:
+        self._connect = connect
+        self._by_loop: dict[asyncio.AbstractEventLoop, AsyncRedisReporter] = {}
+
+    async def report(
+        self, report: Report, limits: Sequence[Limit], revocation: RevocationCheck | None
+    ) -> ReportOutcome:
+        loop = asyncio.get_running_loop()
+        reporter = self._by_loop.get(loop)
+        if reporter is None:
+            reporter = self._by_loop[loop] = AsyncRedisReporter(self._connect())
+        keys = None if revocation is None else revocation.keys
+        return await reporter.report(report, limits=limits, revocation_keys=keys)
+
+    async def aclose(self) -> None:
+        reporter = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if reporter is not None:
+            await reporter.close()

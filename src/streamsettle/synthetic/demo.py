@@ -2,10 +2,10 @@
 
 Everything goes through the real paths: accounts and catalogue services, the watch log
 importer, then the daily batch over each day, so the page shows what the platform computes.
-The watch logs are generated from a fixed seed: about 14 business days ending yesterday,
-a few hundred to a couple of thousand sessions a day, with anonymous viewers, self views
-(a creator watching their own video), repeat views (the same viewer again within seconds)
-and mid-roll ad slots reached.
+The watch logs are drawn from a fixed seed by the generator's viewer model (``model``):
+about 14 business days ending yesterday, a few hundred to a couple of thousand sessions a
+day, with anonymous viewers, self views (a creator watching their own video), repeat views
+(the same viewer again within seconds) and mid-roll ad slots reached.
 
 The accounts use the reserved ``.test`` domain (``accounts`` refuses ``.local``, and so
 does login), so they can never be somebody's real address.
@@ -18,14 +18,11 @@ accounts and videos it made, skips the logs already imported and the days alread
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,6 +33,17 @@ from streamsettle.runtime import Runtime
 from streamsettle.services import batch, catalogue
 from streamsettle.services.identity import accounts
 from streamsettle.services.ingest import importer
+from streamsettle.synthetic.formats import jsonl
+from streamsettle.synthetic.model import (
+    Shares,
+    Tables,
+    Unit,
+    creator_ip,
+    draw_unit,
+    run_tag,
+    zipf_cumulative,
+)
+from streamsettle.synthetic.plan import business_days
 
 DEMO_PASSWORD = "demo-password"
 ADMIN_EMAIL = "admin@demo.test"
@@ -59,12 +67,6 @@ VIDEOS: dict[str, tuple[tuple[str, int], ...]] = {
     ),
 }
 ADS = (("Hot sauce", 15), ("Sneakers", 20), ("Language app", 30))
-USER_AGENTS = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148",
-    "Mozilla/5.0 (Linux; Android 14; SM-S918N) Chrome/126.0 Mobile",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15",
-)
 
 
 @dataclass(frozen=True)
@@ -149,63 +151,34 @@ def _cast(session: Session) -> _Cast:
     return _Cast(videos, viewers)
 
 
-def _ip(rng: random.Random) -> str:
-    return f"{rng.choice(('203.0.113', '198.51.100', '192.0.2'))}.{rng.randint(1, 254)}"
-
-
-def _session_line(
-    rng: random.Random,
-    video: _Video,
-    viewer_id: int | None,
-    ip: str,
-    started: datetime,
-    *,
-    short: bool = False,
-) -> dict[str, Any]:
-    start = rng.choice((0, 0, 0, 0, 0, 0, 0, 0, 0, rng.randrange(0, video.duration // 2)))
-    share = rng.uniform(0.02, 0.2) if short else rng.choice((0.1, 0.3, 0.6, 0.9, 1.0, 1.0))
-    end = min(video.duration, start + max(5, int((video.duration - start) * share)))
-    watched = end - start
-    paused = rng.choice((0, 0, 0, 5, 20, 60))
-    return {
-        "session_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "video_id": video.id,
-        "viewer_id": viewer_id,
-        "ip": ip,
-        "user_agent": rng.choice(USER_AGENTS),
-        "started_at": started.isoformat(),
-        "ended_at": (started + timedelta(seconds=watched + paused)).isoformat(),
-        "start_position_seconds": start,
-        "end_position_seconds": end,
-        "watched_seconds": watched,
-        "ad_slot_positions": [p for p in video.slots if start < p <= end],
-    }
+SHARES = Shares(anonymous=0.35, self_view=0.04, repeat=0.08)
 
 
 def watch_log_lines(cast: _Cast, dates: DateRange, tz: ZoneInfo, seed: int) -> Iterator[bytes]:
-    """Deterministic watch logs (JSON lines) for ``dates``, busier on weekends."""
+    """Deterministic watch logs (JSON lines) for ``dates``, busier on weekends, drawn by the
+    generator's viewer model (``synthetic.model``) over the demo's accounts and videos. A
+    repeat that would start after midnight is left out, so every log is of a settled day."""
     rng = random.Random(seed)
-    home_ip = {viewer: _ip(rng) for viewer in cast.viewer_ids}
-    weights = [1 / (rank + 1) for rank in range(len(cast.videos))]
-    rng.shuffle(weights)
-    for day in dates.days():
-        sessions = rng.randint(250, 900) * (2 if day.weekday() >= 5 else 1)
-        midnight = datetime.combine(day, time.min, tzinfo=tz)
-        for _ in range(sessions):
-            video = rng.choices(cast.videos, weights)[0]
-            started = midnight + timedelta(seconds=rng.randrange(0, 21 * 3600))
-            kind = rng.random()
-            if kind < 0.35:
-                viewer_id, ip = None, _ip(rng)
-            elif kind < 0.96:
-                viewer_id = rng.choice(cast.viewer_ids)
-                ip = home_ip[viewer_id]
-            else:  # a creator watching their own video: a self view
-                viewer_id, ip = video.creator_id, "192.0.2.250"
-            yield orjson.dumps(_session_line(rng, video, viewer_id, ip, started))
-            if rng.random() < 0.08:  # the same viewer again within the repeat window
-                again = started + timedelta(seconds=rng.randint(3, 25))
-                yield orjson.dumps(_session_line(rng, video, viewer_id, ip, again, short=True))
+    order = list(range(len(cast.videos)))
+    rng.shuffle(order)
+    tables = Tables(
+        seed=seed,
+        run_tag=run_tag(seed, cast.videos[0].id, cast.viewer_ids[0]),
+        shares=SHARES,
+        days=business_days(dates.start, dates.day_count, tz),
+        video_ids=[v.id for v in cast.videos],
+        video_durations=[v.duration for v in cast.videos],
+        video_creators=[v.creator_id for v in cast.videos],
+        creator_ips=[creator_ip(v.creator_id) for v in cast.videos],
+        popular_videos=order,
+        popularity_cum=zipf_cumulative(len(order), 1.0),
+        viewer_ids=cast.viewer_ids,
+        ad_ids=[],  # the import takes each reached slot's ad from the catalogue
+    )
+    for index, day in enumerate(dates.days()):
+        unit = Unit(index, 0, rng.randint(250, 900) * (2 if day.weekday() >= 5 else 1))
+        rows = [row for row in draw_unit(tables, unit) if not row[1]]
+        yield from jsonl(tables, unit, rows).splitlines()
 
 
 def demo_exists(runtime: Runtime) -> bool:

@@ -83,17 +83,21 @@ class GenerationPlan:
         return units
 
     def business_days(self, tz: ZoneInfo) -> list[Day]:
-        """Each day's bounds in epoch ms (23 or 25 h across a DST change)."""
-        days = []
-        for i in range(self.days):
-            current = self.start_date + timedelta(days=i)
-            start, end = business_day_bounds(current, tz)
-            days.append(
-                Day(
-                    start_ms=int(start.timestamp()) * 1000,
-                    end_ms=int(end.timestamp()) * 1000,
-                    iso=current.isoformat(),
-                    next_iso=(current + timedelta(days=1)).isoformat(),
-                )
+        return business_days(self.start_date, self.days, tz)
+
+
+def business_days(first: date, count: int, tz: ZoneInfo) -> list[Day]:
+    """Each day's bounds in epoch ms (23 or 25 h across a DST change)."""
+    days = []
+    for i in range(count):
+        current = first + timedelta(days=i)
+        start, end = business_day_bounds(current, tz)
+        days.append(
+            Day(
+                start_ms=int(start.timestamp()) * 1000,
+                end_ms=int(end.timestamp()) * 1000,
+                iso=current.isoformat(),
+                next_iso=(current + timedelta(days=1)).isoformat(),
             )
-        return days
+        )
+    return days

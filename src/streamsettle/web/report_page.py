@@ -8,7 +8,6 @@ under the same security headers and CSRF cookie as the rest of the site.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +32,7 @@ from streamsettle.domain.report_ranges import (
     period_to_date,
 )
 from streamsettle.errors import StreamsettleError
+from streamsettle.http import downloads
 from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
 from streamsettle.web import i18n
@@ -276,16 +276,7 @@ def _csv(page: ReportPage, name: str, choice: RangeChoice) -> Response:
             media_type="text/plain; charset=utf-8",
             headers=SECURITY_HEADERS,
         )
-    buffer = io.StringIO()
-    table.write_csv(buffer)
     dates = choice.range.dates
     filename = f"{table.name}-{dates.start.isoformat()}-{dates.end.isoformat()}.csv"
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    no_store = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    return downloads.csv_attachment(table.write_csv, filename, no_store)

@@ -7,7 +7,6 @@ Chart.js, so the page needs no internet and runs under a strict Content-Security
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,10 +24,10 @@ from streamsettle.errors import (
     ServiceUnavailable,
     retry_after,
 )
+from streamsettle.http import downloads
 from streamsettle.http.deps import RuntimeDep, client_ip
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
-from streamsettle.services.queries.export import csv_filename, write_creator_csv
 from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import build_dashboard, choose_window
 
@@ -181,17 +180,10 @@ def settlement_csv(
     if target == user.id and not (user.has_role("creator") or user.has_role("admin")):
         raise Forbidden("the settlement CSV is for creators")
     window = choose_window(period, day, runtime.settings)
-    buffer = io.StringIO()
     with runtime.db.read_session(user.id) as session:
-        write_creator_csv(session, target, window.dates, buffer)
-    response = Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{csv_filename(target, window.dates)}"',
-            "Cache-Control": "no-store",
-        },
-    )
+        response = downloads.settlement_csv(
+            session, target, window.dates, {"Cache-Control": "no-store"}
+        )
     if who.renewed is not None:
         web_session.store_tokens(request, response, runtime, who.renewed)
     return response

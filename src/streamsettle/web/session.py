@@ -25,7 +25,7 @@ from streamsettle.http.deps import client_ip
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth, revocation
 from streamsettle.services.identity.auth import TokenPair
-from streamsettle.services.identity.tokens import AccessClaims, decode_access_token
+from streamsettle.services.identity.tokens import AccessClaims
 
 ACCESS_COOKIE = "streamsettle_access"
 REFRESH_COOKIE = "streamsettle_refresh"
@@ -45,10 +45,9 @@ def _valid_claims(runtime: Runtime, token: str | None) -> AccessClaims | None:
     if not token:
         return None
     try:
-        claims = decode_access_token(runtime.settings, token)
+        return revocation.verified_claims(runtime, token)
     except AuthenticationFailed:
         return None
-    return None if revocation.is_revoked(runtime, claims) else claims
 
 
 def current_session(request: Request, runtime: Runtime) -> WebSession | None:

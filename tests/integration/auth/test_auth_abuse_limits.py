@@ -22,8 +22,8 @@ from streamsettle.app import create_app
 from streamsettle.errors import ServiceUnavailable
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import password_pool
-from streamsettle.services.rate_limit import RedisCounter, WindowCounter
 from streamsettle.sessions import Limit
+from streamsettle.sessions.limiter import RedisCounter, WindowCounter
 from tests.support.auth_helpers import PASSWORD, login, signup
 
 HOUR = 3600

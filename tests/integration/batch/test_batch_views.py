@@ -3,6 +3,7 @@ on hand-made days whose every number is worked out in the comments."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
@@ -164,11 +165,16 @@ def test_the_flush_step_closes_the_days_live_sessions_first(world: World) -> Non
     live = playback.start_session(
         world.runtime, video_id=video_id, viewer_id=None, ip="10.5.0.1", now=start
     )
-    for seq in range(1, 33):  # 32 heartbeats, 10 s apart, 10 s of video each: 0 -> 320 s
-        playback.record_heartbeat(
-            world.runtime, live.session_id, caller_id=None, ip="10.5.0.1", seq=seq,
-            position=10 * seq, playing=True, now=start + timedelta(seconds=10 * seq),
-        )  # fmt: skip
+
+    async def play() -> None:
+        for seq in range(1, 33):  # 32 heartbeats, 10 s apart, 10 s of video each: 0 -> 320 s
+            await playback.record_heartbeat(
+                world.runtime, live.session_id, token=None, ip="10.5.0.1", seq=seq,
+                position=10 * seq, playing=True, now=start + timedelta(seconds=10 * seq),
+            )  # fmt: skip
+        await world.runtime.heartbeats.aclose()
+
+    asyncio.run(play())
 
     run = run_date(world.runtime, D)
     assert run.status == "completed", run.error

@@ -8,14 +8,11 @@ helpers live in ``playback_stack``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from streamsettle.api.routers.playback import get_now
-from streamsettle.runtime import Runtime
+from streamsettle.runtime import Runtime, utc_now
 from tests.integration.playback.playback_stack import FakeClock, Stack, make_world
 
 
@@ -27,10 +24,9 @@ def _stack(request: pytest.FixtureRequest, kind: str) -> Iterator[Stack]:
         runtime = request.getfixturevalue("sqlite_runtime")
         client = request.getfixturevalue("sqlite_client")
     clock = FakeClock()
-    app = cast(FastAPI, client.app)
-    app.dependency_overrides[get_now] = clock
+    runtime.clock = clock
     yield Stack(kind, runtime, client, clock, make_world(runtime))
-    app.dependency_overrides.clear()
+    runtime.clock = utc_now
 
 
 @pytest.fixture(params=["redis", "database"])

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from streamsettle.config import get_settings
 from streamsettle.db.models import Ad, AdSlot, User, UserRole, Video
 from streamsettle.runtime import Runtime
+from streamsettle.services.identity.auth import TokenPair, issue_token_pair
 from streamsettle.services.identity.tokens import issue_access_token
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)  # 09:00 on 2026-11-01 in Asia/Seoul
@@ -96,6 +100,13 @@ class Stack:
     clock: FakeClock
     world: World
 
+    def viewer_login(self) -> TokenPair:
+        """A password-less login of the world's viewer: an access and a refresh token."""
+        with self.runtime.db.session() as s:
+            viewer = s.get(User, self.world.viewer_id)
+            assert viewer is not None
+            return issue_token_pair(s, self.runtime.settings, viewer)
+
     def start(self, video_id: int | None = None, token: str | None = None, **extra: object) -> str:
         headers = self.world.auth(token) if token else {}
         body = {"video_id": video_id or self.world.video_id, **extra}
@@ -156,3 +167,15 @@ class Stack:
             json={"seq": seq, "position_seconds": position},
             headers=headers,
         )
+
+
+def cli_on(stack: Stack, monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """Point in-process CLI commands at the stack's servers (environment, working directory,
+    the settings cache); ``get_settings.cache_clear()`` again when done."""
+    settings = stack.runtime.settings
+    monkeypatch.setenv("STREAMSETTLE_DATABASE_URL", settings.database_url)
+    if settings.redis_url:
+        monkeypatch.setenv("STREAMSETTLE_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("STREAMSETTLE_JWT_SECRET", settings.jwt_secret.get_secret_value())
+    monkeypatch.chdir(directory)
+    get_settings.cache_clear()

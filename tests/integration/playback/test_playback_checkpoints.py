@@ -10,8 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from streamsettle.db.models import PlaybackCheckpoint, User, WatchLog
-from streamsettle.services.identity.auth import issue_token_pair
+from streamsettle.db.models import PlaybackCheckpoint, WatchLog
 from streamsettle.services.ingest.flusher import (
     LEASE_MS,
     checkpoint,
@@ -86,10 +85,7 @@ def test_closing_a_day_also_flushes_its_lost_checkpointed_sessions(redis_stack: 
 
 def test_a_login_revoked_for_reuse_is_refused_on_the_heartbeat_path(stack: Stack) -> None:
     w = stack.world
-    with stack.runtime.db.session() as s:
-        viewer = s.get(User, w.viewer_id)
-        assert viewer is not None
-        pair = issue_token_pair(s, stack.runtime.settings, viewer)
+    pair = stack.viewer_login()
     token = pair.access_token
     sid = stack.start(token=token)
     assert stack.beat(sid, 1, 10, at=10, token=token)["watched_seconds"] == 10

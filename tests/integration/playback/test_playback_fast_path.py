@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 from starlette.types import Message, Receive, Scope, Send
 
-from streamsettle.api.heartbeat_fast_path import ROUTE
+from streamsettle.api.heartbeat import ROUTE
 from streamsettle.app import StreamsettleAPI
 from streamsettle.sessions.base import Limit, Report, ReportStatus
-from streamsettle.sessions.db_store import datetime_to_ms
+from streamsettle.sessions.codec import datetime_to_ms
 from streamsettle.sessions.redis_store import AsyncRedisReporter
 from tests.integration.playback.playback_stack import T0, Stack
 
@@ -23,7 +23,7 @@ class Recorder:
     """Stands in for the routed app behind the fast path: records what reaches it."""
 
     def __init__(self, app: StreamsettleAPI) -> None:
-        self.fallback = app._front.fallback
+        self.fallback = app.heartbeat_edge.fallback
         self.seen: list[tuple[str, bytes]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,9 +54,9 @@ pytestmark = pytest.mark.parametrize("stack", ["redis"], indirect=True)
 def recorder(stack: Stack) -> Iterator[Recorder]:
     app = cast(StreamsettleAPI, stack.client.app)
     recorder = Recorder(app)
-    app._front.fallback = recorder
+    app.heartbeat_edge.fallback = recorder
     yield recorder
-    app._front.fallback = recorder.fallback
+    app.heartbeat_edge.fallback = recorder.fallback
 
 
 def served(status: str) -> float:

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from streamsettle import faults
 from streamsettle.db.models import WatchLog, WatchLogAdSlot
 from streamsettle.services.ingest.flusher import LEASE_MS, flush_once
-from streamsettle.services.ingest.playback import session_store
 from streamsettle.sessions.redis_store import SESSION_PREFIX
 from tests.integration.playback.playback_stack import T0, Stack
 
@@ -37,7 +36,7 @@ def test_killed_after_commit_in_process_then_restart_stores_once(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     played_session(stack)
-    store = session_store(stack.runtime)
+    store = stack.runtime.sessions
 
     def die(*_: object) -> None:
         raise SystemExit("killed between commit and delete")
@@ -93,7 +92,7 @@ def test_flusher_process_killed_after_commit_then_restarted(
     assert "flushed 1 session(s)" in restarted.stdout
     assert counts(stack) == (1, 1)
     assert not redis.exists(SESSION_PREFIX + sid)
-    assert session_store(stack.runtime).live_count() == 0
+    assert stack.runtime.sessions.live_count() == 0
 
 
 def test_a_session_the_database_refuses_does_not_hold_back_its_batch(redis_stack: Stack) -> None:
@@ -112,4 +111,4 @@ def test_a_session_the_database_refuses_does_not_hold_back_its_batch(redis_stack
     assert flush_once(stack.runtime, now=T0 + timedelta(seconds=21)) == 1
     with stack.runtime.db.session() as s:
         assert [str(x) for x in s.scalars(select(WatchLog.session_id))] == [good]
-    assert session_store(stack.runtime).live_count() == 1  # kept, leased, for a later try
+    assert stack.runtime.sessions.live_count() == 1  # kept, leased, for a later try

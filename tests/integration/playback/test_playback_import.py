@@ -17,7 +17,7 @@ from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import ResumePosition, User, UserRole, WatchLog, WatchLogAdSlot
 from streamsettle.services.identity.tokens import issue_access_token
-from tests.integration.playback.playback_stack import Stack
+from tests.integration.playback.playback_stack import Stack, cli_on
 
 A, B, C = (str(uuid.UUID(int=n, version=4)) for n in (1, 2, 3))
 
@@ -165,13 +165,7 @@ def test_cli_prints_the_same_summary(
     body, bad_lines = build_file(stack)
     path = tmp_path / "logs.jsonl"
     path.write_bytes(body)
-    settings = stack.runtime.settings
-    monkeypatch.setenv("STREAMSETTLE_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("STREAMSETTLE_REDIS_URL", settings.redis_url)
-    monkeypatch.setenv("STREAMSETTLE_JWT_SECRET", settings.jwt_secret.get_secret_value())
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
+    cli_on(stack, monkeypatch, tmp_path)
     try:
         runner = CliRunner()
         first = runner.invoke(cli_app, ["logs", "import", str(path)])

@@ -16,7 +16,7 @@ from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import Video, WatchLog
 from streamsettle.services.ingest import importer
-from tests.integration.playback.playback_stack import Stack
+from tests.integration.playback.playback_stack import Stack, cli_on
 from tests.integration.playback.test_playback_import import admin_headers, log
 
 URL = "/api/v1/admin/watch-logs/import"
@@ -58,13 +58,7 @@ def test_cli_gives_the_same_summary_and_exits_non_zero(
 ) -> None:
     path = tmp_path / "logs.jsonl"
     path.write_bytes(big_file(stack))
-    settings = stack.runtime.settings
-    monkeypatch.setenv("STREAMSETTLE_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("STREAMSETTLE_REDIS_URL", settings.redis_url)
-    monkeypatch.setenv("STREAMSETTLE_JWT_SECRET", settings.jwt_secret.get_secret_value())
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
+    cli_on(stack, monkeypatch, tmp_path)
     try:
         runner = CliRunner()
         first = runner.invoke(cli_app, ["logs", "import", str(path)], env={"COLUMNS": "200"})

@@ -12,33 +12,29 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from streamsettle.api.routers.playback import get_now
 from streamsettle.app import create_app
-from streamsettle.db.models import PlaybackCheckpoint, ResumePosition, User, WatchLog
+from streamsettle.db.models import PlaybackCheckpoint, ResumePosition, WatchLog
 from streamsettle.runtime import Runtime
-from streamsettle.services.identity.auth import issue_token_pair
 from streamsettle.services.ingest.flusher import flush_once
 from tests.integration.playback.playback_stack import T0, FakeClock, Stack, make_world
-from tests.support.redis_server import RedisProcess
+from tests.support.servers import RedisServer
 
 
 @pytest.fixture
-def lossy(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[Stack, RedisProcess]]:
+def lossy(runtime: Runtime, tmp_path: Path) -> Iterator[tuple[Stack, RedisServer]]:
     """The whole app on the test database and a Redis server of this test's own."""
-    server = RedisProcess(tmp_path)
+    server = RedisServer(tmp_path)
     server.start()
     own = Runtime.from_settings(runtime.settings.model_copy(update={"redis_url": server.url}))
     try:
         with TestClient(create_app(own)) as client:
             clock = FakeClock()
-            cast(FastAPI, client.app).dependency_overrides[get_now] = clock
+            own.clock = clock
             yield Stack("redis", own, client, clock, make_world(own)), server
     finally:
         own.close()
@@ -51,7 +47,7 @@ def _watch_logs(stack: Stack) -> dict[str, WatchLog]:
 
 
 def test_fifty_answered_stops_survive_a_kill_9_of_redis(
-    lossy: tuple[Stack, RedisProcess],
+    lossy: tuple[Stack, RedisServer],
 ) -> None:
     stack, server = lossy
     w = stack.world
@@ -79,7 +75,7 @@ def test_fifty_answered_stops_survive_a_kill_9_of_redis(
 
 
 def test_live_sessions_reach_the_watch_logs_from_their_last_checkpoint(
-    lossy: tuple[Stack, RedisProcess],
+    lossy: tuple[Stack, RedisServer],
 ) -> None:
     stack, server = lossy
     w = stack.world
@@ -119,14 +115,11 @@ def test_live_sessions_reach_the_watch_logs_from_their_last_checkpoint(
 
 
 def test_a_logged_out_token_is_still_refused_after_redis_restarts_empty(
-    lossy: tuple[Stack, RedisProcess],
+    lossy: tuple[Stack, RedisServer],
 ) -> None:
     stack, server = lossy
     w = stack.world
-    with stack.runtime.db.session() as s:
-        viewer = s.get(User, w.viewer_id)
-        assert viewer is not None
-        pair = issue_token_pair(s, stack.runtime.settings, viewer)
+    pair = stack.viewer_login()
     token = pair.access_token
     sid = stack.start(token=token)
     stack.beat(sid, 1, 10, at=10, token=token)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import cast
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
 from streamsettle.services.ingest.flusher import close_and_flush_day, flush_once
+from streamsettle.sessions.redis_store import LoopReporters
 from tests.integration.playback.playback_stack import T0, Stack
 
 
@@ -340,6 +339,5 @@ def test_revoked_token_is_refused_and_the_hot_path_is_async(stack: Stack) -> Non
     refused = stack.beat_raw(sid, 2, 20, at=20, token=token)
     assert refused.status_code == 401
     assert refused.json()["error"]["message"] == "access token revoked"
-    app = cast(FastAPI, stack.client.app)
-    reporter = getattr(app.state, "playback_reporter", None)
-    assert (reporter is not None) == (stack.kind == "redis")
+    reporter = stack.runtime.heartbeats
+    assert isinstance(reporter, LoopReporters) == (stack.kind == "redis")

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
 from streamsettle.services.ingest.flusher import flush_once
-from streamsettle.services.ingest.playback import session_store
 from tests.integration.playback.playback_stack import T0, Stack
 
 
@@ -54,7 +53,7 @@ def test_stops_again_and_the_flusher_store_one_watch_log(stack: Stack) -> None:
     first = stack.stop(sid, 2, 20, at=20)
     again = stack.stop(sid, 3, 40, at=40)  # a retried stop: a no-op answering the totals
     assert first.json() == again.json()
-    store = session_store(stack.runtime)
+    store = stack.runtime.sessions
     assert store.live_count() == 1  # the flusher releases it
     assert flush_once(stack.runtime, now=T0 + timedelta(seconds=41)) == 1
     assert store.live_count() == 0

@@ -11,7 +11,6 @@ import pytest
 
 from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
 from streamsettle.runtime import Runtime
-from streamsettle.services.rate_limit import WindowCounter
 from streamsettle.sessions import (
     DatabaseSessionStore,
     Limit,
@@ -22,6 +21,7 @@ from streamsettle.sessions import (
     SessionState,
     SessionStore,
 )
+from streamsettle.sessions.limiter import WindowCounter
 from tests.integration.playback.playback_stack import make_world
 
 T0_MS = 1_793_491_200_000  # 2026-11-01T00:00:00Z

@@ -24,7 +24,8 @@ from streamsettle.db.replica import LocalWriteMarks, RedisWriteMarks, ReplicaRou
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
 from tests.integration.replica.replica_stage import Stage
-from tests.support.replica import free_port, read_sessions
+from tests.support.replica import read_sessions
+from tests.support.servers import free_port
 
 DAY1, DAY2 = "2026-11-01", "2026-11-02"
 MONTH = {"period": "month", "date": DAY1}

@@ -1,72 +1,39 @@
 """Playback routes: start a session, heartbeats, stop.
 
-The clock comes from the ``get_now`` dependency; tests replace it with
-``app.dependency_overrides[get_now] = fake_clock``. Heartbeats are the hot path: with Redis
-the route stays on the event loop (an async Redis client opened by this router's lifespan,
-one Lua call); without Redis it makes one thread-pool hop for the database store.
+The time is the runtime's clock (tests pin it). Heartbeats are the hot path: the raw ASGI
+edge (``api.heartbeat``) answers well-formed ones before routing; the route below serves
+the rest with the same service and documents the endpoint.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StrictInt
 
-from streamsettle.api.deps import OptionalClaims, get_optional_claims
+from streamsettle.api.deps import OptionalClaims
 from streamsettle.api.openapi import OPTIONAL_BEARER
 from streamsettle.api.schemas.catalogue import MAX_ID, AdSlotPublic
-from streamsettle.db.redis import make_async_redis
-from streamsettle.http.deps import ClientIp, RuntimeDep, client_ip, get_runtime
-from streamsettle.runtime import Runtime
-from streamsettle.services.identity.tokens import decode_access_token
+from streamsettle.domain.playback import MAX_POSITION_SECONDS, MAX_SEQ
+from streamsettle.http.deps import ClientIp, RuntimeDep
 from streamsettle.services.ingest import playback
-from streamsettle.sessions.redis_store import AsyncRedisReporter
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """An async Redis client for the heartbeat hot path, for the app's lifetime."""
-    runtime: Runtime | None = getattr(app.state, "runtime", None)
-    client = None
-    if runtime is not None and runtime.redis is not None:
-        client = make_async_redis(runtime.settings)
-    reporter = None if client is None else AsyncRedisReporter(client)
-    app.state.playback_reporter = reporter
-    try:
-        yield
-    finally:
-        app.state.playback_reporter = None
-        if reporter is not None:
-            await reporter.close()
-
-
-router = APIRouter(prefix="/api/v1", tags=["playback"], lifespan=_lifespan)
+router = APIRouter(prefix="/api/v1", tags=["playback"])
 
 _bearer = HTTPBearer(auto_error=False, description="optional: the viewer's access token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def get_now() -> datetime:
-    """The current time (a dependency so that tests can pin the clock)."""
-    return datetime.now(UTC)
-
-
-Now = Annotated[datetime, Depends(get_now)]
-
-Seq = Annotated[StrictInt, Field(ge=1, le=playback.MAX_SEQ, description="1, 2, 3, … per session")]
+Seq = Annotated[StrictInt, Field(ge=1, le=MAX_SEQ, description="1, 2, 3, … per session")]
 Position = Annotated[
     float,
     Field(
         strict=True,
         ge=0,
-        le=playback.MAX_POSITION_SECONDS,
+        le=MAX_POSITION_SECONDS,
         allow_inf_nan=False,
         description="the playhead in seconds (fractions allowed)",
     ),
@@ -123,7 +90,6 @@ def start_session(
     runtime: RuntimeDep,
     claims: OptionalClaims,
     ip: ClientIp,
-    now: Now,
 ) -> SessionStarted:
     started = playback.start_session(
         runtime,
@@ -132,7 +98,7 @@ def start_session(
         ip=ip,
         user_agent=request.headers.get("user-agent", ""),
         start_position=body.start_position_seconds,
-        now=now,
+        now=runtime.clock(),
     )
     return SessionStarted(
         session_id=started.session_id,
@@ -142,27 +108,6 @@ def start_session(
             AdSlotPublic(position_seconds=s.position_seconds, ad_id=s.ad_id)
             for s in started.ad_slots
         ],
-    )
-
-
-def _heartbeat_in_thread(
-    request: Request,
-    session_id: uuid.UUID,
-    body: HeartbeatIn,
-    credentials: HTTPAuthorizationCredentials | None,
-    now: datetime,
-) -> playback.Totals:
-    runtime = get_runtime(request)
-    claims = get_optional_claims(runtime, credentials)
-    return playback.record_heartbeat(
-        runtime,
-        session_id,
-        caller_id=None if claims is None else claims.user_id,
-        ip=client_ip(request, runtime.settings),
-        seq=body.seq,
-        position=body.position_seconds,
-        playing=body.state == "playing",
-        now=now,
     )
 
 
@@ -178,45 +123,24 @@ def _heartbeat_in_thread(
     openapi_extra=OPTIONAL_BEARER,
 )
 async def heartbeat(
-    session_id: uuid.UUID, body: HeartbeatIn, request: Request, credentials: Bearer, now: Now
-) -> HeartbeatOut:
-    """With Redis: decode the token here and let one Lua call check its revocation, the
-    rate limits and the rules, on the event loop. Without: the sync path in a thread.
-    (With Redis, ``HeartbeatFastPath`` usually answers before this route is reached.)"""
-    reporter: AsyncRedisReporter | None = getattr(request.app.state, "playback_reporter", None)
-    if reporter is None:
-        totals = await run_in_threadpool(
-            _heartbeat_in_thread, request, session_id, body, credentials, now
-        )
-    else:
-        token = None if credentials is None else credentials.credentials
-        totals = await heartbeat_via_redis(request, reporter, session_id, body, token, now)
-    return HeartbeatOut(
-        watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
-    )
-
-
-async def heartbeat_via_redis(
-    request: Request,
-    reporter: AsyncRedisReporter,
     session_id: uuid.UUID,
     body: HeartbeatIn,
-    token: str | None,
-    now: datetime,
-) -> playback.Totals:
-    """The heartbeat on the event loop; shared by this route and ``HeartbeatFastPath``."""
-    runtime = get_runtime(request)
-    claims = None if token is None else decode_access_token(runtime.settings, token)
-    return await playback.record_heartbeat_async(
+    runtime: RuntimeDep,
+    ip: ClientIp,
+    credentials: Bearer,
+) -> HeartbeatOut:
+    totals = await playback.record_heartbeat(
         runtime,
-        reporter,
         session_id,
-        claims=claims,
-        ip=client_ip(request, runtime.settings),
+        token=None if credentials is None else credentials.credentials,
+        ip=ip,
         seq=body.seq,
         position=body.position_seconds,
         playing=body.state == "playing",
-        now=now,
+        now=runtime.clock(),
+    )
+    return HeartbeatOut(
+        watched_seconds=totals.watched_seconds, ad_slots_reached=totals.ad_slots_reached
     )
 
 
@@ -230,7 +154,7 @@ async def heartbeat_via_redis(
     openapi_extra=OPTIONAL_BEARER,
 )
 def stop(
-    session_id: uuid.UUID, body: StopIn, runtime: RuntimeDep, claims: OptionalClaims, now: Now
+    session_id: uuid.UUID, body: StopIn, runtime: RuntimeDep, claims: OptionalClaims
 ) -> StopOut:
     totals = playback.stop_session(
         runtime,
@@ -238,7 +162,7 @@ def stop(
         caller_id=None if claims is None else claims.user_id,
         seq=body.seq,
         position=body.position_seconds,
-        now=now,
+        now=runtime.clock(),
     )
     return StopOut(
         session_id=totals.session_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,8 +9,8 @@ from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession
 from streamsettle.api.params import DateQuery, IdPath, PeriodQuery
+from streamsettle.http.downloads import settlement_csv
 from streamsettle.services import queries
-from streamsettle.services.queries.export import csv_filename, write_creator_csv
 
 router = APIRouter(prefix="/api/v1", tags=["settlements"])
 
@@ -48,14 +47,7 @@ def my_settlement_csv(
     user: CreatorUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> Response:
     """The caller's settlement as CSV: one row per video per settled day."""
-    dates = queries.period_dates(period, day)
-    buffer = io.StringIO()
-    write_creator_csv(session, user.id, dates, buffer)
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{csv_filename(user.id, dates)}"'},
-    )
+    return settlement_csv(session, user.id, queries.period_dates(period, day))
 
 
 @router.get("/settlements/creators", response_model=queries.CreatorsOverview)

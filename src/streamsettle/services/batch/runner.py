@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from time import perf_counter
@@ -50,6 +49,7 @@ from streamsettle.services.batch.steps import (
     flush_day,
     run_step,
 )
+from streamsettle.workers import PeriodicWorker
 
 log = get_logger(__name__)
 
@@ -126,25 +126,12 @@ def _check_rate_card(session: Session, day: date) -> int:
     return card.id
 
 
-class _Heartbeat(threading.Thread):
-    """Keeps the run's ``heartbeat_at`` fresh while long statements run elsewhere."""
-
-    def __init__(self, db: Database, run_id: int, interval: float) -> None:
-        super().__init__(name=f"batch-heartbeat-{run_id}", daemon=True)
-        self.db, self.run_id, self.interval = db, run_id, interval
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(self.interval):
-            try:
-                if not repo.touch(self.db, self.run_id):
-                    return  # taken over or finished: the steps notice on commit
-            except Exception:
-                log.exception("batch heartbeat failed", run_id=self.run_id)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(10)
+def _heartbeat(db: Database, run_id: int, interval: float) -> PeriodicWorker:
+    """Keeps the run's ``heartbeat_at`` fresh while long statements run elsewhere; ends once
+    the run was taken over or finished (the steps notice on commit)."""
+    return PeriodicWorker(
+        f"batch-heartbeat-{run_id}", interval, lambda: repo.touch(db, run_id), wait_first=True
+    )
 
 
 def execute_run(
@@ -163,7 +150,7 @@ def execute_run(
     day = run.business_date
     emit(on_event, BatchEvent("run_started", day, run_id, partitions=run.partitions))
     interval = max(0.5, runtime.settings.batch_stale_after_seconds / 4)
-    heartbeat = _Heartbeat(db, run_id, interval)
+    heartbeat = _heartbeat(db, run_id, interval)
     heartbeat.start()
     started = perf_counter()
     try:

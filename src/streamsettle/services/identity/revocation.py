@@ -21,14 +21,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, exists, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import RevokedAccessToken, RevokedTokenFamily
+from streamsettle.errors import AuthenticationFailed
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.identity.tokens import AccessClaims
+from streamsettle.services.identity.tokens import AccessClaims, decode_access_token
+from streamsettle.sessions.base import RevocationCheck
 
 log = get_logger(__name__)
 
@@ -64,10 +64,9 @@ def revoke_token(session: Session, runtime: Runtime, claims: AccessClaims, now: 
         return
     if runtime.redis is not None:
         runtime.redis.set(redis_key(claims.jti), "1", ex=ttl)
-    insert = sqlite_insert if runtime.db.is_sqlite else pg_insert
     session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < now))
     session.execute(
-        insert(RevokedAccessToken)
+        runtime.db.insert(RevokedAccessToken)
         .values(jti=claims.jti, expires_at=claims.expires_at)
         .on_conflict_do_nothing()
     )
@@ -82,10 +81,11 @@ def revoke_family(session: Session, runtime: Runtime, family_id: uuid.UUID, now:
     ttl = runtime.settings.access_token_ttl_seconds + 1
     if runtime.redis is not None:
         runtime.redis.set(family_key(family_id), "1", ex=ttl)
-    insert = sqlite_insert if runtime.db.is_sqlite else pg_insert
     session.execute(delete(RevokedTokenFamily).where(RevokedTokenFamily.expires_at < now))
     expires_at = now + timedelta(seconds=ttl)
-    upsert = insert(RevokedTokenFamily).values(family_id=family_id, expires_at=expires_at)
+    upsert = runtime.db.insert(RevokedTokenFamily).values(
+        family_id=family_id, expires_at=expires_at
+    )
     session.execute(
         upsert.on_conflict_do_update(
             index_elements=["family_id"], set_={"expires_at": upsert.excluded.expires_at}
@@ -148,3 +148,16 @@ def is_revoked(runtime: Runtime, claims: AccessClaims) -> bool:
         conditions.append(exists().where(RevokedTokenFamily.family_id == claims.family_id))
     with runtime.db.session() as session:  # the primary: a revocation must be seen at once
         return bool(session.scalar(select(or_(*conditions))))
+
+
+def verified_claims(runtime: Runtime, token: str) -> AccessClaims:
+    """The claims of a valid access token that is not revoked; 401 otherwise."""
+    claims = decode_access_token(runtime.settings, token)
+    if is_revoked(runtime, claims):
+        raise AuthenticationFailed("access token revoked")
+    return claims
+
+
+def check(runtime: Runtime, claims: AccessClaims) -> RevocationCheck:
+    """The token's revocation check for a heartbeat reporter (see ``sessions.base``)."""
+    return RevocationCheck(lua_keys(claims), lambda: is_revoked(runtime, claims))

@@ -1,13 +1,14 @@
 """The flusher: ended live sessions become watch logs (docs/rules.md, 3.7).
 
 Each batch is: claim (the store closes the sessions and leases them, atomically), write
-(one transaction: multi-row ``INSERT … ON CONFLICT (session_id) DO NOTHING`` of the watch
-logs, their reached ad slots, and the viewers' resume positions), then release (delete from
-the store). A crash after the commit leaves the sessions leased in the store; after the
-lease a flusher claims them again, the insert writes nothing new, and they are released.
-So several flushers may run at once: leases keep them off each other's batches and the
-idempotent insert makes any overlap harmless. The same writer stores a stop's watch log
-before the stop is answered (``services.ingest.playback``); the flusher then only releases it.
+(one transaction through the one watch-log writer, ``watch_log_writer``: the new watch
+logs, their reached ad slots and the viewers' resume positions, and the sessions'
+checkpoints deleted), then release (delete from the store). A crash after the commit
+leaves the sessions leased in the store; after the lease a flusher claims them again, the
+insert writes nothing new, and they are released. So several flushers may run at once:
+leases keep them off each other's batches and the idempotent insert makes any overlap
+harmless. ``write_sessions`` also stores a stop's watch log before the stop is answered
+(``services.ingest.playback``); the flusher then only releases it.
 
 Each pass also checkpoints the live sessions a store that can lose them (Redis) changed
 since the previous pass into ``playback_checkpoints``, and flushes the checkpointed sessions
@@ -20,25 +21,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import ColumnElement, Table, and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from streamsettle import faults
-from streamsettle.db.models import PlaybackCheckpoint, WatchLog, WatchLogAdSlot
-from streamsettle.domain.playback import Progress
+from streamsettle.db.models import PlaybackCheckpoint
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.ingest.playback import session_store
-from streamsettle.services.ingest.resume import LeftAt, record_positions
+from streamsettle.services.ingest.watch_log_lines import WatchLogRow
+from streamsettle.services.ingest.watch_log_writer import write_watch_logs
 from streamsettle.sessions import LiveSession, SessionState
-from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
-from streamsettle.sessions.db_store import datetime_to_ms, ms_to_datetime
+from streamsettle.sessions.codec import (
+    datetime_to_ms,
+    encode_reached,
+    encode_slots,
+    ms_to_datetime,
+    stored_session,
+)
 
 log = get_logger(__name__)
 
@@ -60,69 +62,47 @@ RECOVERED = Counter(
     "Watch logs written from checkpoints of sessions the store had lost",
 )
 
-_WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
-_AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
 _CHECKPOINTS: Table = PlaybackCheckpoint.__table__  # type: ignore[assignment]
 
 
-def _seconds(ms: int) -> Decimal:
-    return Decimal(ms).scaleb(-3)
-
-
-def _log_row(s: LiveSession) -> dict[str, Any]:
+def _row(s: LiveSession) -> WatchLogRow:
+    """The ended session's watch log: it ends at its last report (never before its start)."""
     ended_ms = s.ended_at_ms if s.ended_at_ms is not None else s.progress.at_ms
-    return {
-        "session_id": s.session_id,
-        "business_date": s.business_date,
-        "video_id": s.video_id,
-        "viewer_id": s.viewer_id,
-        "ip": s.ip,
-        "user_agent": s.user_agent,
-        "started_at": ms_to_datetime(s.started_at_ms),
-        "ended_at": ms_to_datetime(max(ended_ms, s.started_at_ms)),
-        "start_position_seconds": _seconds(s.start_position_ms),
-        "end_position_seconds": _seconds(s.progress.position_ms),
-        "watched_seconds": s.progress.watched_ms // 1000,
-    }
+    reached = s.progress.slots_reached
+    return WatchLogRow(
+        number=0,
+        session_id=str(s.session_id),
+        video_id=s.video_id,
+        viewer_id=s.viewer_id,
+        ip=s.ip,
+        user_agent=s.user_agent,
+        started_at=ms_to_datetime(s.started_at_ms),
+        ended_at=ms_to_datetime(max(ended_ms, s.started_at_ms)),
+        business_date=s.business_date,
+        start_position_ms=s.start_position_ms,
+        end_position_ms=s.progress.position_ms,
+        watched_seconds=s.progress.watched_ms // 1000,
+        slots=tuple(position for position, _ad in s.ad_slots if position in reached),
+    )
 
 
-def write_watch_logs(runtime: Runtime, sessions: Sequence[LiveSession]) -> int:
-    """Store the sessions' watch logs in one transaction; how many were new."""
+def write_sessions(runtime: Runtime, sessions: Sequence[LiveSession]) -> int:
+    """Store the sessions' watch logs and drop their checkpoints, in one transaction; how
+    many watch logs were new."""
     if not sessions:
         return 0
-    insert = sqlite_insert if runtime.db.is_sqlite else pg_insert
-    logs = [_log_row(s) for s in sessions]
+    ads = {str(s.session_id): dict(s.ad_slots) for s in sessions}
     with runtime.db.session() as session:
         connection = session.connection()
-        stmt = (
-            insert(_WATCH_LOGS)
-            .on_conflict_do_nothing(index_elements=["session_id"])
-            .returning(_WATCH_LOGS.c.session_id)
-        )
-        inserted = set(connection.execute(stmt, logs).scalars())
-        hits = [
-            {"session_id": s.session_id, "position_seconds": position, "ad_id": ad}
-            for s in sessions
-            if s.session_id in inserted
-            for position, ad in s.ad_slots
-            if position in s.progress.slots_reached
-        ]
-        if hits:
-            connection.execute(insert(_AD_SLOTS).on_conflict_do_nothing(), hits)
-        record_positions(
-            connection,
-            (
-                LeftAt(r["viewer_id"], r["video_id"], r["end_position_seconds"], r["ended_at"])
-                for r in logs
-                if r["viewer_id"] is not None
-            ),
+        new = write_watch_logs(
+            connection, [_row(s) for s in sessions], lambda row, at: ads[row.session_id][at]
         )
         connection.execute(
             delete(_CHECKPOINTS).where(
                 _CHECKPOINTS.c.session_id.in_([s.session_id for s in sessions])
             )
         )
-    return len(inserted)
+    return new
 
 
 def _checkpoint_row(s: LiveSession, now: datetime) -> dict[str, Any]:
@@ -149,32 +129,14 @@ def _checkpoint_row(s: LiveSession, now: datetime) -> dict[str, Any]:
 
 def _from_checkpoint(row: PlaybackCheckpoint) -> LiveSession:
     """The session as checkpointed, live: its watch log ends at its last checkpoint."""
-    return LiveSession(
-        session_id=row.session_id,
-        video_id=row.video_id,
-        duration_ms=row.duration_ms,
-        ad_slots=decode_slots(row.ad_slots),
-        viewer_id=row.viewer_id,
-        ip=row.ip,
-        user_agent=row.user_agent,
-        started_at_ms=datetime_to_ms(row.started_at),
-        business_date=row.business_date,
-        start_position_ms=row.start_position_ms,
-        progress=Progress(
-            position_ms=row.position_ms,
-            at_ms=row.at_ms,
-            watched_ms=row.watched_ms,
-            last_seq=row.last_seq,
-            slots_reached=frozenset(decode_reached(row.slots_reached)),
-        ),
-    )
+    return stored_session(row, row.session_id, row.business_date)
 
 
 def write_checkpoints(runtime: Runtime, sessions: Sequence[LiveSession], now: datetime) -> None:
     """Upsert the sessions' checkpoints; a newer checkpoint is never replaced by an older."""
     if not sessions:
         return
-    insert = sqlite_insert if runtime.db.is_sqlite else pg_insert
+    insert = runtime.db.insert
     upsert = insert(_CHECKPOINTS)
     progress = ("position_ms", "at_ms", "watched_ms", "last_seq", "slots_reached")
     with runtime.db.session() as session:
@@ -191,7 +153,7 @@ def write_checkpoints(runtime: Runtime, sessions: Sequence[LiveSession], now: da
 def checkpoint(runtime: Runtime, now: datetime | None = None) -> int:
     """Copy the live sessions changed since the last pass to the database; how many."""
     moment = now or datetime.now(UTC)
-    store = session_store(runtime)
+    store = runtime.sessions
     limit = runtime.settings.flusher_batch_size
     total = 0
     while True:
@@ -214,7 +176,7 @@ def recover_lost(runtime: Runtime, where: ColumnElement[bool] | None = None) -> 
     A session the store does not hold never comes back (ids are not reused): it was either
     lost or released after its watch log was committed, when the write is a no-op.
     """
-    store = session_store(runtime)
+    store = runtime.sessions
     batch = runtime.settings.flusher_batch_size
     order = (_CHECKPOINTS.c.checkpointed_at, _CHECKPOINTS.c.session_id)
     after: tuple[datetime, Any] | None = None
@@ -255,14 +217,14 @@ def _write_isolating_failures(
     ones are logged and kept (claimed in the store, or checkpointed) for a later try.
     The sessions written, and how many of their watch logs were new."""
     try:
-        return batch, write_watch_logs(runtime, batch)
+        return batch, write_sessions(runtime, batch)
     except IntegrityError:
         log.warning("flush batch refused; writing its sessions one by one", size=len(batch))
     written = []
     new = 0
     for session in batch:
         try:
-            new += write_watch_logs(runtime, [session])
+            new += write_sessions(runtime, [session])
             written.append(session)
         except IntegrityError as exc:
             log.error(
@@ -274,7 +236,7 @@ def _write_isolating_failures(
 
 
 def _drain(runtime: Runtime, claim: Callable[[], list[LiveSession]]) -> int:
-    store = session_store(runtime)
+    store = runtime.sessions
     total = 0
     while True:
         batch = claim()
@@ -302,7 +264,7 @@ def flush_once(runtime: Runtime, now: datetime | None = None) -> int:
     moment = ms_to_datetime(now_ms)
     settings = runtime.settings
     idle_ms = settings.session_idle_timeout_seconds * 1000
-    store = session_store(runtime)
+    store = runtime.sessions
     recovered = recover_lost(runtime) if store.lost_data() else 0
     checkpoint(runtime, moment)
     moved = _drain(
@@ -324,7 +286,7 @@ def close_and_flush_day(runtime: Runtime, day: date, now: datetime | None = None
     ending at its last accepted report) and flush it, and the day's checkpointed sessions
     the store lost (each ending at its checkpoint); the batch's first step."""
     now_ms = _now_ms(now)
-    store = session_store(runtime)
+    store = runtime.sessions
     moved = _drain(
         runtime,
         lambda: store.claim_day(

@@ -2,11 +2,9 @@
 
 Every line is either stored, a duplicate, or rejected with its number and reason, never
 lost. Lines are validated one by one and every broken line is reported with all its
-problems; valid lines are stored in chunks of ``CHUNK_LINES``, one transaction each:
-PostgreSQL gets them by ``COPY`` into a temporary table and one
-``INSERT … SELECT … ON CONFLICT (session_id) DO NOTHING RETURNING`` (so duplicates are
-counted exactly); SQLite by ``executemany`` after looking up the ids already stored.
-A session id stored before, or seen earlier in the same input, is a duplicate and changes
+problems; valid lines are stored in chunks of ``CHUNK_LINES``, one transaction each, by the one
+watch-log writer (``watch_log_writer``: ``COPY`` on PostgreSQL; duplicates are counted
+exactly). A session id stored before, or seen earlier in the same input, is a duplicate and changes
 nothing, so importing a file twice inserts nothing the second time.
 
 A chunk the database refuses (say, a video deleted while the import runs) is split in
@@ -25,25 +23,23 @@ ended later than the one they hold.
 from __future__ import annotations
 
 import heapq
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from streamsettle.db.models import AdSlot, User, Video, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import AdSlot, User, Video
 from streamsettle.errors import ServiceUnavailable
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.ingest.resume import LeftAt, record_positions
-from streamsettle.services.ingest.watch_log_lines import NULL, ParsedLine, Rejected, parse_line
+from streamsettle.services.ingest.watch_log_lines import Rejected, WatchLogRow, parse_line
+from streamsettle.services.ingest.watch_log_writer import write_watch_logs
 
 CHUNK_LINES = 10_000
 WRITERS = 2
@@ -53,9 +49,6 @@ MAX_LISTED_REJECTIONS = 1_000
 """Rejections listed in a result (the first by line number); ``rejected_count`` has them all."""
 
 log = get_logger(__name__)
-
-_WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
-_AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -98,7 +91,7 @@ class _Catalogue:
         self.videos: dict[int, _VideoInfo | None] = {}
         self.users: dict[int, bool] = {}
 
-    def load(self, lines: Sequence[ParsedLine]) -> None:
+    def load(self, lines: Sequence[WatchLogRow]) -> None:
         videos = {x.video_id for x in lines} - self.videos.keys()
         users = {x.viewer_id for x in lines if x.viewer_id is not None} - self.users.keys()
         if not videos and not users:
@@ -123,7 +116,13 @@ class _Catalogue:
                 dict.fromkeys(s.scalars(select(User.id).where(User.id.in_(users))), True)
             )
 
-    def check(self, line: ParsedLine) -> str | None:
+    def ad_of(self, line: WatchLogRow, position: int) -> int | None:
+        """The ad placed in the slot now (the historical placement is not in the format)."""
+        info = self.videos[line.video_id]
+        assert info is not None
+        return info.ads[position]
+
+    def check(self, line: WatchLogRow) -> str | None:
         info = self.videos.get(line.video_id)
         if info is None:
             return f"unknown video {line.video_id}"
@@ -143,118 +142,15 @@ class _Catalogue:
         return "; ".join(errors) or None
 
 
-_PG_CREATE_TEMP = """
-CREATE TEMP TABLE import_watch_logs ON COMMIT DROP AS
-SELECT session_id, business_date, video_id, viewer_id, ip, user_agent, started_at, ended_at,
-       start_position_seconds, end_position_seconds, watched_seconds
-FROM watch_logs WITH NO DATA;
-CREATE TEMP TABLE import_ad_slots ON COMMIT DROP AS
-SELECT session_id, position_seconds, ad_id FROM watch_log_ad_slots WITH NO DATA
-"""
-_PG_COPY_LOGS = "COPY import_watch_logs FROM STDIN"
-_PG_COPY_SLOTS = "COPY import_ad_slots FROM STDIN"
-_PG_INSERT = """
-WITH ins AS (
-    INSERT INTO watch_logs (session_id, business_date, video_id, viewer_id, ip, user_agent,
-                            started_at, ended_at, start_position_seconds,
-                            end_position_seconds, watched_seconds)
-    SELECT * FROM import_watch_logs
-    ON CONFLICT (session_id) DO NOTHING
-    RETURNING session_id, viewer_id, video_id, end_position_seconds, ended_at
-), hits AS (
-    INSERT INTO watch_log_ad_slots (session_id, position_seconds, ad_id)
-    SELECT s.session_id, s.position_seconds, s.ad_id
-    FROM import_ad_slots s JOIN ins USING (session_id)
-), resume AS (
-    INSERT INTO resume_positions (viewer_id, video_id, position_seconds, left_at)
-    SELECT DISTINCT ON (viewer_id, video_id) viewer_id, video_id, end_position_seconds, ended_at
-    FROM ins WHERE viewer_id IS NOT NULL
-    ORDER BY viewer_id, video_id, ended_at DESC
-    ON CONFLICT (viewer_id, video_id) DO UPDATE
-    SET position_seconds = EXCLUDED.position_seconds, left_at = EXCLUDED.left_at
-    WHERE resume_positions.left_at < EXCLUDED.left_at
-)
-SELECT count(*) FROM ins
-"""
-
-
-def _pg_write(connection: Connection, lines: Sequence[ParsedLine], catalogue: _Catalogue) -> int:
-    """COPY into temporary tables, then one statement inserts what is new and reports it.
-
-    Rows go in session id order, so two writers that share new ids lock them in the same
-    order and cannot deadlock on each other."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    lines = sorted(lines, key=lambda line: line.session_id)
-    hits = []
-    for line in lines:
-        if line.slots:
-            ads = catalogue.videos[line.video_id].ads  # type: ignore[union-attr]
-            for position in line.slots:
-                ad = ads[position]
-                hits.append(f"{line.session_id}\t{position}\t{NULL if ad is None else ad}\n")
-    with driver.cursor() as cur:
-        cur.execute(_PG_CREATE_TEMP)
-        with cur.copy(_PG_COPY_LOGS) as copy:
-            copy.write("".join([line.copy_text() for line in lines]))
-        with cur.copy(_PG_COPY_SLOTS) as copy:
-            copy.write("".join(hits))
-        cur.execute(_PG_INSERT)
-        row = cur.fetchone()
-        assert row is not None
-        return int(row[0])
-
-
-def _sqlite_write(
-    connection: Connection, lines: Sequence[ParsedLine], catalogue: _Catalogue
-) -> int:
-    ids = [uuid.UUID(line.session_id) for line in lines]
-    stored: set[str] = set()
-    for start in range(0, len(ids), 500):
-        stored.update(
-            str(found)
-            for found in connection.scalars(
-                select(_WATCH_LOGS.c.session_id).where(
-                    _WATCH_LOGS.c.session_id.in_(ids[start : start + 500])
-                )
-            )
-        )
-    new = [line for line in lines if line.session_id not in stored]
-    if not new:
-        return 0
-    connection.execute(_WATCH_LOGS.insert(), [x.log_row() for x in new])
-    hits = []
-    for line in new:
-        ads = catalogue.videos[line.video_id].ads  # type: ignore[union-attr]
-        hits += [
-            {"session_id": uuid.UUID(line.session_id), "position_seconds": p, "ad_id": ads[p]}
-            for p in line.slots
-        ]
-    if hits:
-        connection.execute(_AD_SLOTS.insert(), hits)
-    record_positions(
-        connection,
-        (
-            LeftAt(x.viewer_id, x.video_id, Decimal(x.end_position_ms).scaleb(-3), x.ended_at)
-            for x in new
-            if x.viewer_id is not None
-        ),
-    )
-    return len(new)
-
-
-def _write_with_retry(runtime: Runtime, chunk: Sequence[ParsedLine], catalogue: _Catalogue) -> int:
+def _write_with_retry(runtime: Runtime, chunk: Sequence[WatchLogRow], catalogue: _Catalogue) -> int:
     """One chunk, one transaction. Should PostgreSQL still abort one writer as a deadlock
     victim, its transaction rolled back whole and the chunk is simply written again."""
-    write = _sqlite_write if runtime.db.is_sqlite else _pg_write
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
             with runtime.db.engine.begin() as connection:
-                return write(connection, chunk, catalogue)
-        except (OperationalError, DeadlockDetected) as exc:
-            # The COPY path talks to psycopg directly, so its errors arrive unwrapped.
-            cause = exc.orig if isinstance(exc, OperationalError) else exc
-            if not isinstance(cause, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
+                return write_watch_logs(connection, chunk, catalogue.ad_of)
+        except OperationalError as exc:
+            if not isinstance(exc.orig, DeadlockDetected) or attempt == DEADLOCK_RETRIES:
                 raise
     raise AssertionError("unreachable")
 
@@ -278,7 +174,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _store(
-    runtime: Runtime, lines: Sequence[ParsedLine], catalogue: _Catalogue
+    runtime: Runtime, lines: Sequence[WatchLogRow], catalogue: _Catalogue
 ) -> tuple[int, list[Rejected]]:
     """Write lines; if the database refuses them, write each half again, down to single
     lines, so only the lines that fail are rejected. (New rows, rejected lines.)"""
@@ -316,7 +212,7 @@ class _Writers:
         self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="import-writer")
         self.in_flight: deque[tuple[Future[tuple[int, list[Rejected]]], int, int]] = deque()
 
-    def submit(self, chunk: list[ParsedLine], upto: int) -> None:
+    def submit(self, chunk: list[WatchLogRow], upto: int) -> None:
         while len(self.in_flight) >= self.size:
             self.settle_one()
         future = self.pool.submit(_store, self.runtime, chunk, self.catalogue)
@@ -346,7 +242,7 @@ class _Writers:
         self.pool.shutdown(wait=True)
 
 
-def _parse(raw: bytes | str, number: int, tz: ZoneInfo) -> ParsedLine | Rejected | None:
+def _parse(raw: bytes | str, number: int, tz: ZoneInfo) -> WatchLogRow | Rejected | None:
     try:
         return parse_line(raw, number, tz)
     except Exception as exc:  # a bug must cost one line, not the import
@@ -354,7 +250,7 @@ def _parse(raw: bytes | str, number: int, tz: ZoneInfo) -> ParsedLine | Rejected
         return Rejected(number, f"internal error checking the line: {type(exc).__name__}")
 
 
-def _check(catalogue: _Catalogue, line: ParsedLine) -> str | None:
+def _check(catalogue: _Catalogue, line: WatchLogRow) -> str | None:
     try:
         return catalogue.check(line)
     except Exception as exc:
@@ -378,9 +274,9 @@ def import_watch_logs(
     writers = _Writers(runtime, catalogue, result, on_progress)
     tz = runtime.settings.tz
 
-    def submit(pending: list[ParsedLine], upto: int) -> None:
+    def submit(pending: list[WatchLogRow], upto: int) -> None:
         catalogue.load(pending)
-        unique: dict[str, ParsedLine] = {}
+        unique: dict[str, WatchLogRow] = {}
         for line in pending:
             error = _check(catalogue, line)
             if error is not None:
@@ -394,7 +290,7 @@ def import_watch_logs(
 
     failure: BaseException | None = None
     try:
-        pending: list[ParsedLine] = []
+        pending: list[WatchLogRow] = []
         number = 0
         for number, raw in enumerate(lines, start=1):
             parsed = _parse(raw, number, tz)

@@ -1,8 +1,8 @@
 """Playback sessions: start, heartbeats, stop (rule 3.1, 3.2).
 
-The clock is an argument (``now``, an aware datetime; the current time when None) so that
-tests pin it; the HTTP routes take it from a dependency that tests override. The store is
-the Redis one when Redis is configured, the database one otherwise, built once per runtime.
+The clock is an argument (``now``, an aware datetime; the runtime's clock when None), so
+that tests pin it. The store and its heartbeat reporter are the runtime's (Redis when
+configured, the database otherwise).
 A stop is answered only once its watch log (and the viewer's resume position) is committed,
 through the flusher's writer; the flusher then releases the stopped session.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +21,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from streamsettle.db.models import User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.domain.periods import business_date
-from streamsettle.domain.playback import Progress, position_to_ms
+from streamsettle.domain.playback import (
+    MAX_POSITION_SECONDS,
+    MAX_SEQ,
+    Progress,
+    position_to_ms,
+)
 from streamsettle.domain.text import MAX_USER_AGENT, has_control_characters
 from streamsettle.errors import (
     AuthenticationFailed,
@@ -35,23 +39,18 @@ from streamsettle.errors import (
 )
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import revocation
-from streamsettle.services.identity.tokens import AccessClaims
+from streamsettle.services.identity.tokens import decode_access_token
 from streamsettle.services.ingest.resume import resume_position
-from streamsettle.services.rate_limit import WindowCounter, heartbeat_limits
+from streamsettle.services.rate_limit import heartbeat_limits
 from streamsettle.sessions import (
-    DatabaseSessionStore,
     LiveSession,
-    RedisSessionStore,
     Report,
     ReportOutcome,
     ReportStatus,
     SessionStore,
 )
-from streamsettle.sessions.db_store import datetime_to_ms
-from streamsettle.sessions.redis_store import AsyncRedisReporter
+from streamsettle.sessions.codec import datetime_to_ms
 
-MAX_SEQ = 10**9
-MAX_POSITION_SECONDS = 10**6
 MAX_IP = 45
 """The watch log's column width (a forwarded address is whatever the proxy wrote)."""
 
@@ -77,28 +76,6 @@ class Totals:
     session_id: uuid.UUID
     watched_seconds: int
     ad_slots_reached: list[int]
-
-
-_stores: dict[int, tuple[Runtime, SessionStore]] = {}
-_stores_lock = threading.Lock()
-
-
-def session_store(runtime: Runtime) -> SessionStore:
-    """The runtime's store, built once (the Lua scripts are registered once; the embedded
-    mode's in-process rate-limit counter lives as long as the runtime)."""
-    entry = _stores.get(id(runtime))
-    if entry is not None and entry[0] is runtime:
-        return entry[1]
-    with _stores_lock:
-        entry = _stores.get(id(runtime))
-        if entry is None or entry[0] is not runtime:
-            store: SessionStore = (
-                RedisSessionStore(runtime.redis)
-                if runtime.redis is not None
-                else DatabaseSessionStore(runtime.db, runtime.settings.tz, WindowCounter())
-            )
-            entry = _stores[id(runtime)] = (runtime, store)
-        return entry[1]
 
 
 def _now(now: datetime | None) -> datetime:
@@ -170,7 +147,7 @@ def start_session(
         start_position_ms=min(start_ms, duration_ms),
         progress=Progress.start(start_ms, at_ms, duration_ms),
     )
-    session_store(runtime).create(live)
+    runtime.sessions.create(live)
     return StartedSession(
         session_id=live.session_id,
         resume_position_seconds=resume,
@@ -223,55 +200,39 @@ def _report(
     )
 
 
-def record_heartbeat(
+async def record_heartbeat(
     runtime: Runtime,
     session_id: uuid.UUID,
     *,
-    caller_id: int | None,
+    token: str | None,
     ip: str,
     seq: int,
     position: Number,
     playing: bool,
     now: datetime | None = None,
 ) -> Totals:
-    """Apply one heartbeat; a duplicate or stale seq is answered with the current totals."""
-    report = _report(
-        session_id, caller_id, seq=seq, position=position, playing=playing, stop=False, now=now
-    )
-    outcome = session_store(runtime).report(
-        report, limits=heartbeat_limits(runtime.settings, ip, session_id)
-    )
-    _refuse(outcome)
-    if outcome.status is ReportStatus.ENDED:
-        raise NotFound("playback session is closed")
-    return _totals(session_id, outcome)
+    """Apply one heartbeat; a duplicate or stale seq is answered with the current totals.
 
-
-async def record_heartbeat_async(
-    runtime: Runtime,
-    reporter: AsyncRedisReporter,
-    session_id: uuid.UUID,
-    *,
-    claims: AccessClaims | None,
-    ip: str,
-    seq: int,
-    position: Number,
-    playing: bool,
-    now: datetime | None = None,
-) -> Totals:
-    """``record_heartbeat`` for async callers with Redis: the token's and its login's
-    revocation checks, the rate limits and the rules all happen in one Lua call, without a
-    thread hop. After Redis lost its data the revocations are loaded first (once)."""
-    caller_id = None if claims is None else claims.user_id
+    The token is decoded here; whether it or its login is revoked is checked by the
+    reporter in the same call as the report (with Redis: the same Lua call as the rate
+    limits and the rules, no thread hop). After Redis lost its data the revocations are
+    loaded first (once)."""
+    claims = None if token is None else decode_access_token(runtime.settings, token)
     report = _report(
-        session_id, caller_id, seq=seq, position=position, playing=playing, stop=False, now=now
+        session_id,
+        None if claims is None else claims.user_id,
+        seq=seq,
+        position=position,
+        playing=playing,
+        stop=False,
+        now=now or runtime.clock(),
     )
     limits = heartbeat_limits(runtime.settings, ip, session_id)
-    keys = None if claims is None else revocation.lua_keys(claims)
-    outcome = await reporter.report(report, limits=limits, revocation_keys=keys)
+    check = None if claims is None else revocation.check(runtime, claims)
+    outcome = await runtime.heartbeats.report(report, limits, check)
     if outcome.status is ReportStatus.REVOCATIONS_MISSING:
         await asyncio.to_thread(revocation.load, runtime)
-        outcome = await reporter.report(report, limits=limits, revocation_keys=keys)
+        outcome = await runtime.heartbeats.report(report, limits, check)
         if outcome.status is ReportStatus.REVOCATIONS_MISSING:
             raise ServiceUnavailable("token revocations are being reloaded; try again")
     _refuse(outcome)
@@ -295,7 +256,7 @@ def stop_session(
     report = _report(
         session_id, caller_id, seq=seq, position=position, playing=True, stop=True, now=now
     )
-    store = session_store(runtime)
+    store = runtime.sessions
     outcome = store.report(report)
     if outcome.status is ReportStatus.NOT_FOUND:
         flushed = _flushed_totals(runtime, session_id, caller_id)
@@ -309,15 +270,13 @@ def stop_session(
 def _write_stopped(runtime: Runtime, store: SessionStore, session_id: uuid.UUID) -> None:
     """The stopped session's watch log, through the flusher's (idempotent) writer. A session
     no longer held was released by a flusher, after committing its watch log."""
-    from streamsettle.services.ingest.flusher import (
-        write_watch_logs,  # the flusher imports this module
-    )
+    from streamsettle.services.ingest.flusher import write_sessions  # it imports this module
 
     stopped = store.get(session_id)
     if stopped is None:
         return
     try:
-        write_watch_logs(runtime, [stopped])
+        write_sessions(runtime, [stopped])
     except IntegrityError as exc:  # its video or viewer was deleted meanwhile
         raise Conflict("the session's video or viewer no longer exists") from exc
     except OperationalError as exc:

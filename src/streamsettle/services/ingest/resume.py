@@ -13,10 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from streamsettle.db.engine import insert_on_conflict
 from streamsettle.db.models import ResumePosition, Video
 
 _RESUME: Table = ResumePosition.__table__  # type: ignore[assignment]
@@ -41,8 +40,7 @@ def record_positions(connection: Connection, ends: Iterable[LeftAt]) -> None:
             latest[key] = end
     if not latest:
         return
-    insert = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
-    upsert = insert(_RESUME)
+    upsert = insert_on_conflict(_RESUME, connection.dialect.name)
     connection.execute(
         upsert.on_conflict_do_update(
             index_elements=["viewer_id", "video_id"],

@@ -3,7 +3,8 @@
 Everything here needs no database: JSON, types, UUID, address, timestamps with an offset,
 positions, watched seconds against the wall-clock length. ``importer`` then checks what
 needs the catalogue (known video and viewer, slots of the video, positions within it).
-Valid lines become ``ParsedLine`` tuples (millions are made, so a tuple, not a dataclass).
+Valid lines become ``WatchLogRow`` tuples (millions are made, so a tuple, not a dataclass),
+the rows ``watch_log_writer`` stores (the flusher makes them from ended sessions).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from streamsettle.domain.periods import business_date
-from streamsettle.domain.playback import position_to_ms
+from streamsettle.domain.playback import MAX_POSITION_SECONDS, position_to_ms
 from streamsettle.domain.text import MAX_USER_AGENT, has_control_characters
 
-MAX_POSITION_SECONDS = 10**6
 MAX_ID = 2**63 - 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -39,10 +39,12 @@ class Rejected:
     error: str
 
 
-class ParsedLine(NamedTuple):
-    """A line that passed the checks that need no database."""
+class WatchLogRow(NamedTuple):
+    """A watch log to store: an import line that passed the checks that need no database,
+    or an ended live session."""
 
     number: int
+    """The import line's number (0 for a live session)."""
     session_id: str
     """Canonical lower-case text form."""
     video_id: int
@@ -56,6 +58,7 @@ class ParsedLine(NamedTuple):
     end_position_ms: int
     watched_seconds: int
     slots: tuple[int, ...]
+    """The positions (seconds) of the ad slots reached."""
 
     def log_row(self) -> dict[str, Any]:
         return {
@@ -172,7 +175,7 @@ def _ip(value: object) -> str | None:
     return text if len(text) <= 45 else None
 
 
-def parse_line(raw: bytes | str, number: int, tz: ZoneInfo) -> ParsedLine | Rejected | None:
+def parse_line(raw: bytes | str, number: int, tz: ZoneInfo) -> WatchLogRow | Rejected | None:
     """One line checked on its own (None for a blank line)."""
     if not raw.strip():
         return None
@@ -225,7 +228,7 @@ def parse_line(raw: bytes | str, number: int, tz: ZoneInfo) -> ParsedLine | Reje
     assert session_id is not None and video_id is not None and ip is not None
     assert started_at is not None and ended_at is not None and watched is not None
     assert start_ms is not None and end_ms is not None
-    return ParsedLine(
+    return WatchLogRow(
         number=number,
         session_id=session_id,
         video_id=video_id,

@@ -1,70 +1,75 @@
-"""The heartbeat fast path: pure ASGI in front of the whole app, for the one hot endpoint.
+"""The heartbeat edge: raw ASGI for the one hot endpoint.
 
 A player sends a heartbeat every few seconds for as long as it plays, so heartbeats are
-nearly all of the API's traffic. Through FastAPI most of their CPU went to the middleware
-stack, routing, dependency solving and response models, not to the one Redis call that does
-the work (issue 6). This front answers a well-formed heartbeat itself, with Redis, through
-the route's own code (``heartbeat_via_redis``: the same body model, token check, service
-call and error bodies), and keeps what the middleware gives every answer: the request id
-header, the metrics, the JSON error bodies (a 503 while Redis is down). Whatever it does
-not fully recognise goes to the app untouched, with the body replayed: other requests,
-another content type, a body that fails validation (so the 422 details stay FastAPI's), a
-large body, or no Redis (the database store's thread path).
+nearly all of the API's traffic. Through FastAPI most of their CPU would go to routing,
+dependency solving and response models, not to the one store call that does the work. This
+handler sits in front of the routed app (inside the request context and the body limits,
+which every request passes) and answers a well-formed heartbeat itself: the route's body
+model, then the ``record_heartbeat`` service, then the contract's JSON answer or error body.
+Whatever it does not fully recognise goes to the routed app untouched, with the body
+replayed: other requests, another content type, a body that fails validation (so the 422
+details stay FastAPI's) or a large body. The FastAPI route answers those with the same
+service, and documents the endpoint in the OpenAPI document.
 """
 
 from __future__ import annotations
 
-import inspect
-import time
 import uuid
-from datetime import datetime
-from typing import cast
 
 import orjson
 from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from streamsettle.api.errors import domain_error_response, unexpected_error_response
-from streamsettle.api.middleware import header, record, request_id
-from streamsettle.api.routers.playback import HeartbeatIn, get_now, heartbeat_via_redis
+from streamsettle.api.routers.playback import HeartbeatIn
 from streamsettle.errors import StreamsettleError
+from streamsettle.http.deps import caller_ip
+from streamsettle.http.middleware import RouteLabel, header
+from streamsettle.runtime import Runtime
+from streamsettle.services.ingest import playback
 
 _PREFIX = "/api/v1/playback/sessions/"
 _SUFFIX = "/heartbeats"
 ROUTE = _PREFIX + "{session_id}" + _SUFFIX  # the metrics label, as routed
-_MAX_BODY = 16 * 1024  # a heartbeat is under 100 bytes; anything bigger takes the slow path
+_MAX_BODY = 16 * 1024  # a heartbeat is under 100 bytes; anything bigger goes to the router
 
 
-class HeartbeatFastPath:
+_ROUTED = RouteLabel(ROUTE)
+_JSON = (b"content-type", b"application/json")
+
+
+class HeartbeatEdge:
     def __init__(self, app: FastAPI, fallback: ASGIApp) -> None:
         self.app = app
         self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_id = _heartbeat_session(scope)
-        reporter = (
-            None if session_id is None else getattr(self.app.state, "playback_reporter", None)
-        )
-        if session_id is None or reporter is None or not _is_json(scope):
+        if session_id is None or not _is_json(scope):
             await self.fallback(scope, receive, send)
             return
-        started = time.perf_counter()
         messages, body = await _read_body(receive)
         payload = None if body is None else _validated(body)
         if payload is None:
             await self.fallback(scope, _replay(messages, receive), send)
             return
         scope["app"] = self.app
-        rid = request_id(scope)
+        scope["route"] = _ROUTED
+        runtime: Runtime = self.app.state.runtime
         error: Response
         try:
-            now = await self._now()
-            totals = await heartbeat_via_redis(
-                Request(scope, receive), reporter, session_id, payload, _bearer_token(scope), now
+            totals = await playback.record_heartbeat(
+                runtime,
+                session_id,
+                token=_bearer_token(scope),
+                ip=caller_ip(scope, runtime.settings),
+                seq=payload.seq,
+                position=payload.position_seconds,
+                playing=payload.state == "playing",
+                now=runtime.clock(),
             )
         except StreamsettleError as exc:
             error = domain_error_response(exc)
@@ -73,26 +78,14 @@ class HeartbeatFastPath:
         else:
             watched, reached = totals.watched_seconds, totals.ad_slots_reached
             body = orjson.dumps({"watched_seconds": watched, "ad_slots_reached": reached})
-            await _send_json(send, body, rid)
-            record("POST", ROUTE, 200, time.perf_counter() - started)
+            await _send_json(send, body)
             return
-        error.headers["x-request-id"] = rid
         await error(scope, receive, send)
-        record("POST", ROUTE, error.status_code, time.perf_counter() - started)
-
-    async def _now(self) -> datetime:
-        """``get_now``, or what a test put in its place (sync or async, as FastAPI allows)."""
-        now = self.app.dependency_overrides.get(get_now, get_now)()
-        return cast(datetime, await now if inspect.isawaitable(now) else now)
 
 
-async def _send_json(send: Send, body: bytes, rid: str) -> None:
+async def _send_json(send: Send, body: bytes) -> None:
     """A 200 with a JSON body, as raw ASGI messages (no Response object on the hot path)."""
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", rid.encode("latin-1")),
-    ]
+    headers = [_JSON, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
