@@ -2,8 +2,9 @@
 
 This is the one place that chooses the backends: the database engines (write and read), the
 synchronous Redis client when Redis is configured, and from those the live session store,
-its heartbeat reporter and its rate limiter (Redis: one Lua call counts and applies a
-report; without Redis: the database store, an in-process counter and a thread-pool hop).
+its heartbeat reporter, its rate limiter and the token revocations (Redis: one Lua call
+counts and applies a report, revocations cached in Redis in front of the database; without
+Redis: the database store and revocations, an in-process counter and a thread-pool hop).
 Services take what they need from a ``Runtime``; the edges (HTTP app, CLI, workers) build
 one at start-up and close it at shutdown. ``clock`` is the time every edge passes to the
 services; tests replace it to pin the time.
@@ -28,6 +29,7 @@ from streamsettle.sessions.base import HeartbeatReporter
 from streamsettle.sessions.db_store import ThreadReporter
 from streamsettle.sessions.limiter import Counter, RedisCounter, WindowCounter
 from streamsettle.sessions.redis_store import LoopReporters
+from streamsettle.sessions.revocations import CachedRevocations, DatabaseRevocations, Revocations
 
 
 def utc_now() -> datetime:
@@ -49,22 +51,27 @@ class Runtime:
     """The store's heartbeat reporter for async callers."""
     counter: Counter = field(init=False)
     """The rate-limit counter for logins and refreshes (heartbeats count in the store)."""
+    revocations: Revocations = field(init=False)
+    """Revoked tokens and logins: the database, cached in Redis when configured."""
     _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _shared_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
+        in_database = DatabaseRevocations(self.db)
         if self.redis is not None:
             self.sessions = RedisSessionStore(self.redis)
             self.heartbeats = LoopReporters(self._async_redis)
             self.counter = RedisCounter(self.redis)
+            self.revocations = CachedRevocations(self.redis, in_database)
         else:
             in_memory = WindowCounter()
             store = DatabaseSessionStore(self.db, self.settings.tz, in_memory)
             self.sessions = store
             self.heartbeats = ThreadReporter(store)
             self.counter = in_memory
+            self.revocations = in_database
 
     def _async_redis(self) -> aioredis.Redis:
         client = make_async_redis(self.settings)

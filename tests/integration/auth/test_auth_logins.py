@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from streamsettle.db.models import RefreshToken, RevokedAccessToken, RevokedTokenFamily
 from streamsettle.runtime import Runtime
-from streamsettle.services.identity import revocation
 from streamsettle.services.identity.tokens import decode_access_token
+from streamsettle.sessions import revocations
 from tests.support.auth_helpers import bearer, login, signup
 
 
@@ -115,13 +115,13 @@ def test_revocations_are_reloaded_when_redis_lost_them(
     runtime.redis.flushdb()
     if claim is not None:
         runtime.redis.set("streamsettle-test-run", claim, ex=3600)
-    assert runtime.redis.get(revocation.LOADED_KEY) is None
+    assert runtime.redis.get(revocations.LOADED_KEY) is None
     assert _me(client, out_pair["access_token"]) == 401
     assert _me(client, reused["access_token"]) == 401
     assert _me(client, live["access_token"]) == 200
-    assert runtime.redis.get(revocation.LOADED_KEY) == "1"
+    assert runtime.redis.get(revocations.LOADED_KEY) == "1"
     family = decode_access_token(runtime.settings, reused["access_token"]).family_id
-    ttl = runtime.redis.ttl(revocation.family_key(family))
+    ttl = runtime.redis.ttl(revocations.family_key(family))
     assert 0 < ttl <= runtime.settings.access_token_ttl_seconds + 1
 
 
