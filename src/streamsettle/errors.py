@@ -24,8 +24,17 @@ RETRY_AFTER_SECONDS = 2
 
 
 class StreamsettleError(Exception):
+    """The base; each kind below names its HTTP status and code in its class line."""
+
     status_code = 500
     code = "internal_error"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status_code = status or cls.status_code
+        cls.code = code or cls.code
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
@@ -33,44 +42,28 @@ class StreamsettleError(Exception):
         self.details = details
 
 
-class InvalidInput(StreamsettleError):
-    status_code = 422
-    code = "invalid_input"
+class InvalidInput(StreamsettleError, status=422, code="invalid_input"): ...
 
 
-class AuthenticationFailed(StreamsettleError):
-    status_code = 401
-    code = "unauthenticated"
+class AuthenticationFailed(StreamsettleError, status=401, code="unauthenticated"): ...
 
 
-class Forbidden(StreamsettleError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(StreamsettleError, status=403, code="forbidden"): ...
 
 
-class NotFound(StreamsettleError):
-    status_code = 404
-    code = "not_found"
+class NotFound(StreamsettleError, status=404, code="not_found"): ...
 
 
-class Conflict(StreamsettleError):
-    status_code = 409
-    code = "conflict"
+class Conflict(StreamsettleError, status=409, code="conflict"): ...
 
 
-class RateLimited(StreamsettleError):
-    status_code = 429
-    code = "rate_limited"
+class RateLimited(StreamsettleError, status=429, code="rate_limited"): ...
 
 
-class BatchRefused(StreamsettleError):
-    status_code = 409
-    code = "batch_refused"
+class BatchRefused(StreamsettleError, status=409, code="batch_refused"): ...
 
 
-class ServiceUnavailable(StreamsettleError):
-    status_code = 503
-    code = "unavailable"
+class ServiceUnavailable(StreamsettleError, status=503, code="unavailable"): ...
 
 
 def retry_after(exc: StreamsettleError) -> int | None:
