@@ -11,7 +11,7 @@ them through a small JSON endpoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import RateCard, User, Video
@@ -35,7 +36,6 @@ from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import Window, build_dashboard, choose_window
 from streamsettle.web.routes import SECURITY_HEADERS, _page, _to_login, templates
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
 templates.env.filters.setdefault("hours", lambda seconds: f"{seconds / 3600:,.1f} h")
 
 TIER_ROWS = 4
@@ -49,14 +49,41 @@ class Admin:
     session: web_session.WebSession
 
 
-def _admin(request: Request, runtime: Runtime) -> Admin | Response:
-    """The logged-in admin, or the answer to send instead (login, or a 403 page)."""
+class _Refused(Exception):
+    """Raised by ``_admin`` to send ``response`` instead of the page."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+class _AdminRoute(APIRoute):
+    """A console route: answers with the refusal when the caller is not an admin."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except _Refused as refused:
+                return refused.response
+
+        return answer
+
+
+def _admin(request: Request, runtime: RuntimeDep) -> Admin:
+    """The logged-in admin; else the login page, or a 403 page for other users."""
     who = web_session.current_session(request, runtime)
     if who is None:
-        return _to_login(request)
+        raise _Refused(_to_login(request))
     if not who.user.has_role("admin"):
-        return _render(request, runtime, None, "admin/forbidden.html", {}, 403)
+        raise _Refused(_render(request, runtime, None, "admin/forbidden.html", {}, 403))
     return Admin(who.user, who)
+
+
+AdminDep = Annotated[Admin, Depends(_admin)]
+router = APIRouter(prefix="/admin", include_in_schema=False, route_class=_AdminRoute)
 
 
 def _render(
@@ -143,11 +170,9 @@ ChosenWindow = Annotated[Window, Depends(_window)]
 def home(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     window: ChosenWindow,
 ) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     with runtime.db.read_session(admin.user.id) as session:
         context = {
             "window": window,
@@ -192,13 +217,11 @@ def _batch_context(runtime: Runtime, admin: Admin) -> dict[str, Any]:
 def batch_page(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     run: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     first: Annotated[str | None, Query(alias="from")] = None,
     last: Annotated[str | None, Query(alias="to")] = None,
 ) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     context = _batch_context(runtime, admin)
     context.update(following=None, problems=[], form={"from": first or "", "to": last or ""})
     if run is not None and first and last:
@@ -213,14 +236,12 @@ def batch_page(
 def start_batch(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     first: Annotated[str, Form(alias="from")] = "",
     last: Annotated[str, Form(alias="to")] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Settle one date (``to`` empty or equal) or a range, in the background."""
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     if not web_session.csrf_ok(request, csrf_token):
         return _redirect("/admin/batch")
     last = last or first
@@ -242,8 +263,9 @@ def batch_progress(
     last: Annotated[date, Query(alias="to")],
 ) -> Response:
     """The backfill's progress as JSON, for the page's poll."""
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
+    try:
+        _admin(request, runtime)
+    except _Refused:
         error = {"code": "forbidden", "message": "log in as an admin", "details": None}
         return JSONResponse({"error": error}, 403, headers=SECURITY_HEADERS)
     dates = backfill.check_range(first, last)
@@ -274,10 +296,7 @@ def batch_progress(
 
 
 @router.get("/import")
-def import_page(request: Request, runtime: RuntimeDep) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
+def import_page(request: Request, runtime: RuntimeDep, admin: AdminDep) -> Response:
     return _render(request, runtime, admin, "admin/import.html", {"result": None, "problems": []})
 
 
@@ -285,13 +304,11 @@ def import_page(request: Request, runtime: RuntimeDep) -> Response:
 def import_upload(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     file: Annotated[UploadFile, File()],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Import the uploaded NDJSON file and show its per-line report."""
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     if not web_session.csrf_ok(request, csrf_token):
         return _redirect("/admin/import")
     result = None
@@ -366,11 +383,9 @@ def _rate_card_page(
 def rate_card_list(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     added: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     return _rate_card_page(request, runtime, admin, added=added)
 
 
@@ -389,6 +404,7 @@ def _tier_inputs(froms: list[str], prices: list[str], kind: str) -> list[tuple[i
 def rate_card_add(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     effective_from: Annotated[str, Form()] = "",
     video_from: Annotated[list[str] | None, Form()] = None,
     video_price: Annotated[list[str] | None, Form()] = None,
@@ -396,9 +412,6 @@ def rate_card_add(
     ad_price: Annotated[list[str] | None, Form()] = None,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     if not web_session.csrf_ok(request, csrf_token):
         return _redirect("/admin/rate-cards")
     video = list(zip(video_from or [], video_price or [], strict=False))
@@ -428,11 +441,9 @@ def rate_card_add(
 def video_list(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     creator: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     with runtime.db.session() as session:
         lines = admin_queries.videos(session, creator_id=creator)
     return _render(request, runtime, admin, "admin/videos.html", {"videos": lines})
@@ -468,12 +479,10 @@ def _slots_page(
 def ad_slots_page(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     video_id: int,
     saved: Annotated[int, Query()] = 0,
 ) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     with _problems() as problems:
         return _slots_page(request, runtime, admin, video_id, saved=bool(saved))
     return _render(request, runtime, admin, "admin/forbidden.html", {"message": problems[0]}, 404)
@@ -483,15 +492,13 @@ def ad_slots_page(
 def ad_slots_save(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     video_id: int,
     position: Annotated[list[str] | None, Form()] = None,
     ad: Annotated[list[str] | None, Form()] = None,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Replace the video's ad slots with the rows that have a position."""
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     if not web_session.csrf_ok(request, csrf_token):
         return _redirect(f"/admin/videos/{video_id}/ads")
     with _problems() as problems, runtime.db.writes_by(admin.user.id):
@@ -512,10 +519,7 @@ def ad_slots_save(
 
 
 @router.get("/creators")
-def creator_list(request: Request, runtime: RuntimeDep) -> Response:
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
+def creator_list(request: Request, runtime: RuntimeDep, admin: AdminDep) -> Response:
     with runtime.db.session() as session:
         lines = admin_queries.creators(session)
     return _render(request, runtime, admin, "admin/creators.html", {"creators": lines})
@@ -525,13 +529,11 @@ def creator_list(request: Request, runtime: RuntimeDep) -> Response:
 def creator_page(
     request: Request,
     runtime: RuntimeDep,
+    admin: AdminDep,
     creator_id: int,
     window: ChosenWindow,
 ) -> Response:
     """The creator's own settlement page as they see it, read-only."""
-    admin = _admin(request, runtime)
-    if isinstance(admin, Response):
-        return admin
     with runtime.db.read_session(admin.user.id) as session:
         creator = session.get(User, creator_id)
         if creator is None or not creator.has_role("creator"):
