@@ -29,21 +29,11 @@ from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
 Position = Numeric(12, 3)
 
 
-class LivePlaybackSession(Base):
-    """A live session when no Redis is configured (the embedded mode).
+class SessionProgress:
+    """The columns of a live session's state, in integer milliseconds exactly as the Redis
+    store keeps it: the embedded store's live row and the flusher's checkpoint of a Redis
+    session hold the same."""
 
-    Progress is kept in integer milliseconds, exactly as the Redis store keeps it.
-    """
-
-    __tablename__ = "live_playback_sessions"
-    __table_args__ = (
-        CheckConstraint("state IN ('live', 'stopped')", name="known_state"),
-        Index("ix_live_playback_sessions_state_last_seen", "state", "last_seen_at"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"))
-    viewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     ip: Mapped[str] = mapped_column(String(45))
     user_agent: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -56,12 +46,26 @@ class LivePlaybackSession(Base):
     watched_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     slots_reached: Mapped[str] = mapped_column(Text, default="")
+
+
+class LivePlaybackSession(SessionProgress, Base):
+    """A live session when no Redis is configured (the embedded mode)."""
+
+    __tablename__ = "live_playback_sessions"
+    __table_args__ = (
+        CheckConstraint("state IN ('live', 'stopped')", name="known_state"),
+        Index("ix_live_playback_sessions_state_last_seen", "state", "last_seen_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"))
+    viewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     state: Mapped[str] = mapped_column(String(10), default="live")
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PlaybackCheckpoint(Base):
+class PlaybackCheckpoint(SessionProgress, Base):
     """The last checkpointed state of a live session held in Redis.
 
     The flusher copies the sessions changed since its previous pass here, so that losing
@@ -76,17 +80,6 @@ class PlaybackCheckpoint(Base):
     business_date: Mapped[date] = mapped_column(Date)
     video_id: Mapped[int] = mapped_column(BigInteger)
     viewer_id: Mapped[int | None] = mapped_column(BigInteger)
-    ip: Mapped[str] = mapped_column(String(45))
-    user_agent: Mapped[str] = mapped_column(Text, default="")
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    duration_ms: Mapped[int] = mapped_column(BigInteger)
-    ad_slots: Mapped[str] = mapped_column(Text, default="")
-    start_position_ms: Mapped[int] = mapped_column(BigInteger)
-    position_ms: Mapped[int] = mapped_column(BigInteger)
-    at_ms: Mapped[int] = mapped_column(BigInteger)
-    watched_ms: Mapped[int] = mapped_column(BigInteger)
-    last_seq: Mapped[int] = mapped_column(BigInteger)
-    slots_reached: Mapped[str] = mapped_column(Text, default="")
     checkpointed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

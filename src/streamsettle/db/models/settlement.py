@@ -55,7 +55,17 @@ class RateCardTier(Base):
     unit_price: Mapped[Decimal] = mapped_column(UnitPrice)
 
 
-class DailySettlement(Base):
+class SettledFigures:
+    """What a day's settlement of a video, or of all a creator's videos, adds up to."""
+
+    views: Mapped[int] = mapped_column(BigInteger)
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+    video_amount: Mapped[int] = mapped_column(BigInteger)
+    ad_amount: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailySettlement(SettledFigures, Base):
     """A video's earnings for one business day."""
 
     __tablename__ = "daily_settlements"
@@ -75,15 +85,10 @@ class DailySettlement(Base):
     video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
     creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     rate_card_id: Mapped[int] = mapped_column(BigId, ForeignKey("rate_cards.id"))
-    views: Mapped[int] = mapped_column(BigInteger)
     views_before: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
-class DailyCreatorSettlement(Base):
+class DailyCreatorSettlement(SettledFigures, Base):
     """A creator's earnings for one business day: the sum of their videos' daily settlements.
 
     Written by the batch's ``creator_totals`` step (after every partition has settled), so
@@ -102,11 +107,6 @@ class DailyCreatorSettlement(Base):
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
     creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
 class DailyAdSettlement(Base):
