@@ -19,8 +19,6 @@ from streamsettle.db.models import (
     Ad,
     DailyAdSettlement,
     DailyAdStats,
-    DailySettlement,
-    DailyVideoStats,
     User,
     UserRole,
     Video,
@@ -28,6 +26,7 @@ from streamsettle.db.models import (
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch.steps import refresh_rollups
 from streamsettle.services.identity.tokens import issue_access_token
+from tests.support.settled import add_settlement, add_video_stats
 
 D = date.fromisoformat
 
@@ -144,33 +143,25 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
             ids[name] = video.id
         creator_of = {v: ids["B"] if v == "v7" else ids["A"] for v in VIDEO_TITLES}
         for day, v, views, watched, ad_views in VIDEO_STATS:
-            session.add(
-                DailyVideoStats(
-                    business_date=D(day),
-                    video_id=ids[v],
-                    creator_id=creator_of[v],
-                    sessions=views + 1,
-                    views=views,
-                    self_views=0,
-                    repeat_views=1,
-                    watched_seconds=watched,
-                    ad_views=ad_views,
-                )
+            keys = {"business_date": D(day), "video_id": ids[v], "creator_id": creator_of[v]}
+            add_video_stats(
+                session,
+                keys,
+                views=views,
+                watched=watched,
+                ad_views=ad_views,
+                sessions=views + 1,
+                repeat_views=1,
             )
         for day, v, views, ad_views, video_amount, ad_amount in SETTLEMENTS:
-            session.add(
-                DailySettlement(
-                    business_date=D(day),
-                    video_id=ids[v],
-                    creator_id=creator_of[v],
-                    rate_card_id=1,
-                    views=views,
-                    views_before=0,
-                    ad_views=ad_views,
-                    video_amount=video_amount,
-                    ad_amount=ad_amount,
-                    total_amount=video_amount + ad_amount,
-                )
+            keys = {"business_date": D(day), "video_id": ids[v], "creator_id": creator_of[v]}
+            add_settlement(
+                session,
+                keys,
+                views=views,
+                ad_views=ad_views,
+                video_amount=video_amount,
+                ad_amount=ad_amount,
             )
         ad_day_views: dict[tuple[str, str], int] = {}
         for day, v, ad_name, ad_views, amount in AD_SETTLEMENTS:
