@@ -141,14 +141,8 @@ class Stack:
         state: object = "playing",
         token: str | None = None,
     ) -> Response:
-        if at is not None:
-            self.clock.at(at)
-        headers = self.world.auth(token) if token else {}
-        return self.client.post(
-            f"/api/v1/playback/sessions/{session_id}/heartbeats",
-            json={"seq": seq, "position_seconds": position, "state": state},
-            headers=headers,
-        )
+        body = {"seq": seq, "position_seconds": position, "state": state}
+        return self._post(session_id, "heartbeats", body, at, token)
 
     def stop(
         self,
@@ -159,13 +153,18 @@ class Stack:
         at: float | None = None,
         token: str | None = None,
     ) -> Response:
+        body = {"seq": seq, "position_seconds": position}
+        return self._post(session_id, "stop", body, at, token)
+
+    def _post(
+        self, session_id: str, action: str, body: object, at: float | None, token: str | None
+    ) -> Response:
+        """POST to the session at ``T0 + at`` seconds, with the token's bearer if any."""
         if at is not None:
             self.clock.at(at)
         headers = self.world.auth(token) if token else {}
         return self.client.post(
-            f"/api/v1/playback/sessions/{session_id}/stop",
-            json={"seq": seq, "position_seconds": position},
-            headers=headers,
+            f"/api/v1/playback/sessions/{session_id}/{action}", json=body, headers=headers
         )
 
 

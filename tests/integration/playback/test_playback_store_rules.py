@@ -57,6 +57,27 @@ def new_session(video_id: int, start_ms: int = 0, viewer_id: int | None = None) 
     )
 
 
+def report(
+    session_id: uuid.UUID,
+    *,
+    seq: int,
+    position_ms: int,
+    now_ms: int,
+    playing: bool = True,
+    stop: bool = False,
+) -> Report:
+    """An anonymous viewer's report."""
+    return Report(
+        session_id,
+        caller_id=None,
+        seq=seq,
+        position_ms=position_ms,
+        playing=playing,
+        stop=stop,
+        now_ms=now_ms,
+    )
+
+
 def test_random_reports_match_the_domain_rules(store_and_video: tuple[SessionStore, int]) -> None:
     store, video_id = store_and_video
     rng = random.Random(20261101)
@@ -88,15 +109,7 @@ def test_random_reports_match_the_domain_rules(store_and_video: tuple[SessionSto
                 slot_positions=[p for p, _ in SLOTS],
             )
             outcome = store.report(
-                Report(
-                    live.session_id,
-                    caller_id=None,
-                    seq=seq,
-                    position_ms=position,
-                    playing=playing,
-                    stop=False,
-                    now_ms=at,
-                )
+                report(live.session_id, seq=seq, position_ms=position, now_ms=at, playing=playing)
             )
             assert outcome.status is (ReportStatus.ACCEPTED if accepted else ReportStatus.DUPLICATE)
             assert outcome.watched_ms == expected.watched_ms
@@ -113,15 +126,7 @@ def test_random_reports_match_the_domain_rules(store_and_video: tuple[SessionSto
             slot_positions=[p for p, _ in SLOTS],
         )
         store.report(
-            Report(
-                live.session_id,
-                caller_id=None,
-                seq=final_seq,
-                position_ms=stop_position,
-                playing=True,
-                stop=True,
-                now_ms=at,
-            )
+            report(live.session_id, seq=final_seq, position_ms=stop_position, now_ms=at, stop=True)
         )
         [claimed] = [
             s
@@ -145,27 +150,9 @@ def test_claims_lease_sessions_away_from_a_second_flusher(
     for s in (stopped, idle, fresh):
         store.create(s)
     store.report(
-        Report(
-            stopped.session_id,
-            caller_id=None,
-            seq=1,
-            position_ms=5_000,
-            playing=True,
-            stop=True,
-            now_ms=T0_MS + 5_000,
-        )
+        report(stopped.session_id, seq=1, position_ms=5_000, now_ms=T0_MS + 5_000, stop=True)
     )
-    store.report(
-        Report(
-            fresh.session_id,
-            caller_id=None,
-            seq=1,
-            position_ms=50_000,
-            playing=True,
-            stop=False,
-            now_ms=T0_MS + 50_000,
-        )
-    )
+    store.report(report(fresh.session_id, seq=1, position_ms=50_000, now_ms=T0_MS + 50_000))
     now = T0_MS + 60_000
     first = store.claim_due(now_ms=now, idle_before_ms=T0_MS + 10_000, lease_ms=30_000, limit=10)
     assert {s.session_id for s in first} == {stopped.session_id, idle.session_id}
@@ -175,17 +162,7 @@ def test_claims_lease_sessions_away_from_a_second_flusher(
     second = store.claim_due(now_ms=now, idle_before_ms=T0_MS + 10_000, lease_ms=30_000, limit=10)
     assert second == []
     # a closed session refuses heartbeats (ENDED) but shows its totals
-    late = store.report(
-        Report(
-            idle.session_id,
-            caller_id=None,
-            seq=1,
-            position_ms=1_000,
-            playing=True,
-            stop=False,
-            now_ms=now,
-        )
-    )
+    late = store.report(report(idle.session_id, seq=1, position_ms=1_000, now_ms=now))
     assert late.status is ReportStatus.ENDED
     # once the lease ends the sessions are due again (the first flusher may have died)
     again = store.claim_due(
@@ -205,15 +182,7 @@ def test_rate_limits_count_every_report_in_a_window(
     limits = [Limit("ip:203.0.113.9", 3), Limit(f"session:{live.session_id}", 100)]
     statuses = [
         store.report(
-            Report(
-                live.session_id,
-                caller_id=None,
-                seq=seq,
-                position_ms=seq * 100,
-                playing=True,
-                stop=False,
-                now_ms=T0_MS + 10_250,
-            ),
+            report(live.session_id, seq=seq, position_ms=seq * 100, now_ms=T0_MS + 10_250),
             limits=limits,
         )
         for seq in range(1, 6)
