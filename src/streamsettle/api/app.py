@@ -24,6 +24,7 @@ from streamsettle.api.routers import (
     playback,
     rate_cards,
     settlements,
+    statements,
     stats,
 )
 from streamsettle.config import Settings
@@ -98,6 +99,7 @@ def create_app(
         rate_cards,
         stats,
         settlements,
+        statements,
         web_routes,
     ):
         app.include_router(module.router)
