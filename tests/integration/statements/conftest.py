@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "batch"))
 
-from batch_world import World  # noqa: E402
+from batch_world import World
 
-from streamsettle.runtime import Runtime  # noqa: E402
+from streamsettle.runtime import Runtime
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
