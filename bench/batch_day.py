@@ -11,7 +11,7 @@ untimed, before each measurement), once per requested number of partitions, and 
 a re-run (which also deletes and rewrites the rows of the previous run). The reference is
 the bare aggregate over the same rows: ``SELECT video_id, count(*), sum(watched_seconds)
 FROM watch_logs WHERE business_date = D GROUP BY video_id``. A second reference, the
-``rules floor``, is the repeat rule of product.md 3.3 alone (is there an earlier session
+``rules floor``, is rule 3.3's repeat test alone (is there an earlier session
 of the same video by the same user, or from the same IP, within the window?), counted per
 video and written nowhere, in the two formulations PostgreSQL offers: two window passes
 (``lag``, as the batch does; in one connection, then split over two by odd and even video

@@ -38,7 +38,7 @@ def import_logs(
         50, help="rejected lines listed in the table (--json lists the first 1,000)"
     ),
 ) -> None:
-    """Import historical watch logs; idempotent on session id (see api.md).
+    """Import historical watch logs; idempotent on session id.
 
     Exit status: 0 when every line was stored or a duplicate, 2 when lines were rejected
     (the valid ones are stored), 1 when the import could not run or was interrupted."""

@@ -1,4 +1,4 @@
-"""Business days and periods (product.md 2): the time zone and the clock are arguments."""
+"""Business days and periods (docs/rules.md): the time zone and the clock are arguments."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Watched time and ad slots of one session (product.md 3.1, 3.2), in integer milliseconds.
+"""Watched time and ad slots of one session (rule 3.1, 3.2), in integer milliseconds.
 
 Integers keep the rules exact and let the Redis Lua script mirror them step for step
 (Lua numbers are doubles, exact for integers up to 2**53).

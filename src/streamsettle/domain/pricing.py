@@ -1,4 +1,4 @@
-"""Rate cards and graduated tiers (product.md 3.5): the exact price of a run of views."""
+"""Rate cards and graduated tiers (rule 3.5): the exact price of a run of views."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ad slots (product.md 2): default positions and the round-robin fill at video creation."""
+"""Ad slots (docs/rules.md): default positions and the round-robin fill at video creation."""
 
 from __future__ import annotations
 

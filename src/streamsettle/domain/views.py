@@ -1,4 +1,4 @@
-"""Views and abuse rules (product.md 3.3): the reference the batch's SQL is checked against."""
+"""Views and abuse rules (rule 3.3): the reference the batch's SQL is checked against."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Videos, ads and ad placement (product.md 2, "Ad slot").
+"""Videos, ads and ad placement (docs/rules.md, "Ad slot").
 
 A new video gets the default ad slots (every 300 s strictly below its duration), filled
 round-robin over the active ads in id order. The rotation starts at ``video.id - 1`` so

@@ -1,4 +1,4 @@
-"""The flusher: ended live sessions become watch logs (product.md 2, 3.7).
+"""The flusher: ended live sessions become watch logs (docs/rules.md, 3.7).
 
 Each batch is: claim (the store closes the sessions and leases them, atomically), write
 (one transaction: multi-row ``INSERT … ON CONFLICT (session_id) DO NOTHING`` of the watch

@@ -1,4 +1,4 @@
-"""Bulk import of historical watch logs (JSON Lines; api.md "Watch log import").
+"""Bulk import of historical watch logs (JSON Lines; the import format, docs/playback.md).
 
 Every line is either stored, a duplicate, or rejected with its number and reason, never
 lost. Lines are validated one by one and every broken line is reported with all its

@@ -1,4 +1,4 @@
-"""Playback sessions: start, heartbeats, stop (product.md 3.1, 3.2; api.md Playback).
+"""Playback sessions: start, heartbeats, stop (rule 3.1, 3.2).
 
 The clock is an argument (``now``, an aware datetime; the current time when None) so that
 tests pin it; the HTTP routes take it from a dependency that tests override. The store is

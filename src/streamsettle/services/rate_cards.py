@@ -1,4 +1,4 @@
-"""Rate card versions (product.md 3.5): add one, list them, find the one in force on a day.
+"""Rate card versions (rule 3.5): add one, list them, find the one in force on a day.
 
 Unit prices arrive as decimal strings and are checked twice: by the syntax here (plain
 decimal notation, at most 6 decimal places so NUMERIC(18,6) stores them exactly, below

@@ -1,4 +1,4 @@
-"""One line of a watch log import, checked on its own (api.md "Watch log import").
+"""One line of a watch log import, checked on its own (the import format, docs/playback.md).
 
 Everything here needs no database: JSON, types, UUID, address, timestamps with an offset,
 positions, watched seconds against the wall-clock length. ``importer`` then checks what

@@ -1,4 +1,4 @@
-"""Routes for auth (api.md "Auth"): sign-up, password and OIDC login, refresh, logout, /me."""
+"""Routes for auth: sign-up, password and OIDC login, refresh, logout, /me."""
 
 from __future__ import annotations
 

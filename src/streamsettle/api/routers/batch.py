@@ -1,4 +1,4 @@
-"""Admin routes of the daily batch (api.md "Batch"): start a run, follow it, list runs."""
+"""Admin routes of the daily batch: start a run, follow it, list runs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routes for the catalogue (api.md "Catalogue"): videos, ads and ad placement."""
+"""Routes for the catalogue: videos, ads and ad placement."""
 
 from __future__ import annotations
 

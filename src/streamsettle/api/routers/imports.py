@@ -1,4 +1,4 @@
-"""Watch log import (api.md "Watch log import"): JSON Lines streamed, never loaded whole.
+"""Watch log import (the import format, docs/playback.md): JSON Lines streamed, never loaded whole.
 
 The request body is read chunk by chunk on the event loop and handed, line by line, to the
 importer running in a worker thread, so a large file costs one chunk of memory at a time.
@@ -87,7 +87,7 @@ def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "one watch log per line, as JSON (api.md: Watch log import)",
+            "description": "one watch log per line, as JSON",
             "content": {
                 "application/x-ndjson": {
                     "schema": {"type": "string"},

@@ -1,4 +1,4 @@
-"""Playback routes (api.md Playback): start a session, heartbeats, stop.
+"""Playback routes: start a session, heartbeats, stop.
 
 The clock comes from the ``get_now`` dependency; tests replace it with
 ``app.dependency_overrides[get_now] = fake_clock``. Heartbeats are the hot path: with Redis

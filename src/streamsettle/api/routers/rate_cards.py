@@ -1,4 +1,4 @@
-"""Admin routes of rate cards (api.md "Rate cards"): add a version, list the versions."""
+"""Admin routes of rate cards: add a version, list the versions."""
 
 from __future__ import annotations
 

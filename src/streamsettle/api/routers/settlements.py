@@ -1,4 +1,4 @@
-"""Settlements (api.md "Settlement") and the creator's CSV export: thin routes."""
+"""Settlements and the creator's CSV export: thin routes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Top-5 statistics (api.md "Statistics"): thin routes over ``services.queries``."""
+"""Top-5 statistics: thin routes over ``services.queries``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The daily batch (product.md 3.7): statistics and settlement of a business date.
+"""The daily batch (rule 3.7): statistics and settlement of a business date.
 
 Set-based steps in the database (``steps``, SQL in ``sql/``), split into video id range
 partitions that run in parallel (``partitions``), recorded in the job repository

@@ -171,7 +171,7 @@ class TimestampText:
 
 
 def jsonl(tables: Tables, unit: Unit, rows: list[LogRow]) -> bytes:
-    """One import line (api.md "Watch log import") per log."""
+    """One import line (the import format, docs/playback.md) per log."""
     stamp = TimestampText()
     agents = USER_AGENTS
     dumps = orjson.dumps

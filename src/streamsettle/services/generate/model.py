@@ -21,7 +21,7 @@ sessions resume mid-video; a third play to the end, the rest stop at a uniform p
 in ten seeks ahead (the skipped part is not watched); one in five pauses up to 5 minutes.
 Wall-clock time is watched time plus pauses plus up to 2 s of buffering, so
 ``watched_seconds <= ended_at - started_at`` always. A session reaches the ad slots ``p``
-with ``start < p <= end`` (product.md 3.2), each with the ad that fills it.
+with ``start < p <= end`` (rule 3.2), each with the ad that fills it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who may read which numbers (product.md 1): nobody sees another creator's or advertiser's money.
+"""Who may read which numbers (docs/rules.md): nobody sees another creator's or advertiser's money.
 
 Each function answers with the owner id to filter on, or ``None`` for "everything" (admin),
 and raises ``Forbidden`` otherwise. Existence is checked before ownership by the callers,

@@ -1,4 +1,4 @@
-"""The shapes that statistics and settlement queries answer with (api.md's JSON, as models).
+"""The shapes that statistics and settlement queries answer with (the API's JSON, as models).
 
 Amounts and counts are whole integers. ``from`` is a Python keyword, so the field is
 ``from_`` and serialises under its alias ``from``.

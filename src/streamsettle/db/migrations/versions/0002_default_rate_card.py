@@ -1,4 +1,4 @@
-"""Seed the default rate card of product.md 3.5, in force since 2000-01-01.
+"""Seed the default rate card of rule 3.5, in force since 2000-01-01.
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
--- Classify each of the day's watch logs (product.md 3.3): self, repeat or counted.
+-- Classify each of the day's watch logs (rule 3.3): self, repeat or counted.
 -- Candidates are the day's logs plus earlier logs that started inside the repeat window
 -- before the day's first instant (:window_start); those count as "earlier sessions" but
 -- are not classified for this day. The nearest earlier session of the same video by the

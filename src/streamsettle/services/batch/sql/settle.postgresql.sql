@@ -1,4 +1,4 @@
--- Daily settlement (product.md 3.5, 3.6) for one video id range, with rate card :card.
+-- Daily settlement (rule 3.5, 3.6) for one video id range, with rate card :card.
 -- views_before / ad_views_before are sums of EARLIER days' statistics, never of earlier
 -- settlements, so re-running a date can never count a day twice.
 -- A tier {from_views: F_i} prices the views numbered F_i .. F_{i+1} - 1 (last_view); of the

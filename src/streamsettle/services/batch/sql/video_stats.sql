@@ -1,4 +1,4 @@
--- Daily statistics per (video, ad) and per video (product.md 3.4) for one video id range.
+-- Daily statistics per (video, ad) and per video (rule 3.4) for one video id range.
 -- Ad views come only from counted views (a slot that had no ad is no ad view); a self
 -- view contributes nothing, a repeat view only its watched seconds.
 DELETE FROM daily_video_ad_stats
