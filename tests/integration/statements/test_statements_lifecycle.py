@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from batch_world import World
 from ledger import adjustments, daily_totals, frozen_rows, settle
 
@@ -161,3 +162,35 @@ def test_a_month_closes_only_when_settled_and_in_order(scene: Scene) -> None:
     with pytest.raises(Conflict, match="not settled") as unsettled:
         close_month(world.runtime, NOV)
     assert unsettled.value.details["unsettled_dates"][0] == "2026-11-01"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE statements SET paid_out = 0, carried_out = payable_amount",
+        "UPDATE statement_lines SET total_amount = total_amount + 1",
+        "UPDATE statement_days SET total_amount = 0",
+        "UPDATE statement_months SET payout_threshold = 1",
+        "DELETE FROM statements",
+        "DELETE FROM statement_days",
+        "UPDATE statement_adjustments SET amount = amount",
+        "DELETE FROM statement_adjustments",
+        "INSERT INTO statement_adjustments (statement_month, creator_id, video_id, "
+        "business_date, previous_amount, new_amount, amount, created_at) VALUES "
+        "('2026-10-01', 1, 1, '2026-10-02', 0, 5, 5, '2026-12-01 00:00:00')",
+    ],
+)
+def test_the_database_refuses_to_change_a_closed_statement(scene: Scene, sql: str) -> None:
+    world = scene.world
+    close_month(world.runtime, OCT, threshold=THRESHOLD)
+    scene.views(scene.v1, OCT2, 1)
+    settle(world, OCT2, date(2026, 11, 30))  # one adjustment, on November
+    assert len(adjustments(world)) == 1
+    before = frozen_rows(world)
+    with (
+        pytest.raises(sa.exc.DatabaseError, match="closed statements never change"),
+        world.runtime.db.engine.begin() as conn,
+    ):
+        conn.execute(sa.text(sql))
+    assert frozen_rows(world) == before
+    assert len(adjustments(world)) == 1
