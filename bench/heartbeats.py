@@ -263,7 +263,7 @@ def measure(args: argparse.Namespace) -> None:
         tokens: list[str] = []
         if args.auth:
             from streamsettle.config import Settings
-            from streamsettle.services.tokens import issue_access_token
+            from streamsettle.services.identity.tokens import issue_access_token
 
             settings = Settings(_env_file=None, jwt_secret=BENCH_SECRET, embedded=False)
             tokens = [issue_access_token(settings, v, ["viewer"])[0] for v in viewer_ids]

@@ -43,7 +43,7 @@ from bench.common import (
 )
 from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
-from streamsettle.services.importer import import_watch_logs
+from streamsettle.services.ingest.importer import import_watch_logs
 
 DEFAULT_LINES = 200_000
 QUICK_LINES = 20_000

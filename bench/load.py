@@ -1,6 +1,6 @@
 """Load N watch logs into PostgreSQL: the generator + binary COPY vs ``INSERT … SELECT``.
 
-Ours: ``services.generate`` draws the logs in Python and writes them with binary COPY in
+Ours: ``synthetic`` draws the logs in Python and writes them with binary COPY in
 K streams (processes). The reference is the limit of the server itself: one
 ``INSERT … SELECT FROM generate_series`` of the same row shape and row counts (watch logs
 and ad slot rows), run side by side on the same database after a TRUNCATE. Both run with
@@ -50,12 +50,12 @@ from bench.common import (
 from streamsettle.config import Settings
 from streamsettle.db.engine import Database
 from streamsettle.runtime import Runtime
-from streamsettle.services.generate import GenerationPlan, default_streams, generate
-from streamsettle.services.generate.catalogue import Catalogue, draw_durations_and_creators
-from streamsettle.services.generate.formats import copy_binary
-from streamsettle.services.generate.indexes import TABLES, Definitions, rebuilt_after_load
-from streamsettle.services.generate.model import CHUNK_LOGS, USER_AGENTS, iter_unit
-from streamsettle.services.generate.run import build_tables
+from streamsettle.synthetic import GenerationPlan, default_streams, generate
+from streamsettle.synthetic.catalogue import Catalogue, draw_durations_and_creators
+from streamsettle.synthetic.formats import copy_binary
+from streamsettle.synthetic.indexes import TABLES, Definitions, rebuilt_after_load
+from streamsettle.synthetic.model import CHUNK_LOGS, USER_AGENTS, iter_unit
+from streamsettle.synthetic.run import build_tables
 
 SPOOL_BLOCK = 1 << 20
 FULL_ROWS = 50_000_000

@@ -40,12 +40,12 @@ from bench.common import (
     parser,
     throwaway_database,
 )
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.config import Settings
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch.steps import refresh_rollups
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.tokens import issue_access_token
 
 if TYPE_CHECKING:
     from tests.support.replica import ReplicaPair

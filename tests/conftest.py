@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -24,12 +25,12 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.config import Settings
 from streamsettle.db.base import Base
 from streamsettle.db.migrate import upgrade
 from streamsettle.runtime import Runtime
-from support.replica import ReplicaPair, replica_pair
+from tests.support.replica import ReplicaPair, replica_pair
 
 PG_ADMIN_URL = os.environ.get(
     "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -91,7 +92,7 @@ def redis_url() -> Iterator[str]:
 
 
 def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "jwt_secret": TEST_SECRET,
         "embedded": False,
         "log_json": False,
@@ -99,7 +100,7 @@ def make_settings(**overrides: object) -> Settings:
         "run_scheduler": False,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 _default_card: dict[str, list[dict[str, object]]] = {}

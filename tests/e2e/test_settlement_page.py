@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from streamsettle.db.models import DailySettlement, DailyVideoStats, User, UserRole, Video
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import hash_password
+from streamsettle.services.identity.passwords import hash_password
 
 pytestmark = pytest.mark.browser
 

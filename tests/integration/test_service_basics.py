@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
+from tests.support.auth_helpers import quick_user_headers
 
 
 def test_healthz_and_readyz_report_both_servers(client: TestClient) -> None:

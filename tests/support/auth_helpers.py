@@ -8,8 +8,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from streamsettle.runtime import Runtime
-from streamsettle.services.accounts import create_user
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.accounts import create_user
+from streamsettle.services.identity.tokens import issue_access_token
 
 PASSWORD = "correct horse battery"
 

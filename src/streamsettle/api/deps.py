@@ -1,56 +1,22 @@
-"""Request dependencies, as ``Annotated`` aliases that keep route signatures short."""
+"""API request dependencies (bearer claims, roles), as ``Annotated`` aliases that keep
+route signatures short; the ones the web page shares are in ``http.deps``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from streamsettle.config import Settings
 from streamsettle.db.models import User
 from streamsettle.errors import AuthenticationFailed, Forbidden
-from streamsettle.runtime import Runtime
-from streamsettle.services import revocation
-from streamsettle.services.tokens import AccessClaims, decode_access_token
+from streamsettle.http.deps import SESSION_SCOPE, DbSession, RuntimeDep
+from streamsettle.services.identity import revocation
+from streamsettle.services.identity.tokens import AccessClaims, decode_access_token
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def get_settings_dep(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-
-
-SESSION_SCOPE: Literal["function"] = "function"
-"""The scope of every session dependency: closed when the route function returns.
-
-With FastAPI's default ("request") scope a ``yield`` dependency finishes after the response
-has been sent, so a client could hold a 2xx for a write not committed yet, or never. With
-"function" scope the commit runs before the answer is sent, and a failed commit raises into
-the error handlers (409 for a conflict, 503 for a lost database) instead of passing unseen.
-"""
-
-
-def get_db_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A write unit of work for one request: committed before the response is sent."""
-    with runtime.db.session() as session:
-        yield session
-
-
-DbSession = Annotated[Session, Depends(get_db_session, scope=SESSION_SCOPE)]
 
 
 def get_optional_claims(
@@ -123,17 +89,3 @@ def require_role(*roles: str) -> Callable[[User], User]:
 AdminUser = Annotated[User, Depends(require_role("admin"))]
 CreatorUser = Annotated[User, Depends(require_role("creator"))]
 AdvertiserUser = Annotated[User, Depends(require_role("advertiser"))]
-
-
-def client_ip(request: Request, settings: SettingsDep) -> str:
-    """The connection's address, or the first X-Forwarded-For entry from a trusted proxy."""
-    peer = request.client.host if request.client else "0.0.0.0"
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in settings.trusted_proxies:
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return peer
-
-
-ClientIp = Annotated[str, Depends(client_ip)]

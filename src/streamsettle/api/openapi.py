@@ -26,7 +26,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from streamsettle.api.deps import get_optional_claims, get_runtime
+from streamsettle.api.deps import get_optional_claims
+from streamsettle.http.deps import get_runtime
 
 OPTIONAL_BEARER: dict[str, Any] = {"security": [{}]}
 

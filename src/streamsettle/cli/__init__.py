@@ -66,7 +66,7 @@ def serve(
     if no_scheduler:
         os.environ["STREAMSETTLE_RUN_SCHEDULER"] = "false"
     uvicorn.run(
-        "streamsettle.api.asgi:build",
+        "streamsettle.app:build",
         factory=True,
         host=host,
         port=port,

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from streamsettle.cli.common import console, runtime
-from streamsettle.services.demo import load_demo
+from streamsettle.synthetic.demo import load_demo
 
 app = typer.Typer(help="demo data", no_args_is_help=True)
 

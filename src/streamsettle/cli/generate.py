@@ -65,8 +65,8 @@ def generate(
     The catalogue always goes to the database; the watch logs go to the database (COPY on
     PostgreSQL, in parallel streams) or, with --out, to a JSON Lines file to import.
     """
-    from streamsettle.services.generate import GenerationPlan, default_streams
-    from streamsettle.services.generate import generate as run_generation
+    from streamsettle.synthetic import GenerationPlan, default_streams
+    from streamsettle.synthetic import generate as run_generation
 
     try:
         plan = GenerationPlan(

@@ -42,7 +42,7 @@ def import_logs(
 
     Exit status: 0 when every line was stored or a duplicate, 2 when lines were rejected
     (the valid ones are stored), 1 when the import could not run or was interrupted."""
-    from streamsettle.services.importer import import_watch_logs
+    from streamsettle.services.ingest.importer import import_watch_logs
 
     if file == "-":
         stream: BinaryIO = sys.stdin.buffer

@@ -10,7 +10,7 @@ import typer
 
 from streamsettle.cli.common import err_console, fail, runtime
 from streamsettle.domain.periods import DateRange
-from streamsettle.services.export import write_creator_csv
+from streamsettle.services.queries.export import write_creator_csv
 
 app = typer.Typer(help="settlement reports", no_args_is_help=True)
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from streamsettle.cli.common import console, fail, runtime
-from streamsettle.services import accounts
+from streamsettle.services.identity import accounts
 
 app = typer.Typer(help="users commands", no_args_is_help=True)
 

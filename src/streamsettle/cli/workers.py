@@ -20,7 +20,7 @@ def flusher(
     from datetime import UTC, datetime
 
     from streamsettle.cli.common import console, err_console, runtime
-    from streamsettle.services.flusher import flush_once
+    from streamsettle.services.ingest.flusher import flush_once
 
     stop = threading.Event()
 

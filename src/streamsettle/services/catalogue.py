@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from streamsettle.db.models import Ad, AdSlot, User, Video
 from streamsettle.domain.slots import default_slot_positions, fill_round_robin
 from streamsettle.errors import Forbidden, InvalidInput, NotFound
-from streamsettle.services.accounts import has_control_characters
+from streamsettle.services.identity.accounts import has_control_characters
 
 MAX_TITLE_LENGTH = 300
 MAX_VIDEO_SECONDS = 86_400

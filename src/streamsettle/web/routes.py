@@ -18,11 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from streamsettle import __version__
-from streamsettle.api.deps import RuntimeDep
 from streamsettle.errors import AuthenticationFailed, Forbidden
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
-from streamsettle.services import auth
-from streamsettle.services.export import csv_filename, write_creator_csv
+from streamsettle.services.identity import auth
+from streamsettle.services.queries.export import csv_filename, write_creator_csv
 from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import build_dashboard, choose_window
 

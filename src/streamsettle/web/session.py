@@ -2,8 +2,8 @@
 
 After a password login the access token and the refresh token live in two HttpOnly,
 SameSite=Lax cookies (Secure over HTTPS), so page scripts never see them. When the access
-token has expired the refresh token is rotated through ``services.auth.refresh`` and both
-cookies are replaced; logout revokes both through ``services.auth.logout``. The JSON API
+token has expired the refresh token is rotated through ``services.identity.auth.refresh`` and both
+cookies are replaced; logout revokes both through ``services.identity.auth.logout``. The JSON API
 ignores these cookies (it reads only the ``Authorization`` header), so they cannot be used
 for cross-site writes against it.
 
@@ -22,9 +22,9 @@ from fastapi import Request, Response
 from streamsettle.db.models import User
 from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
-from streamsettle.services import auth, revocation
-from streamsettle.services.auth import TokenPair
-from streamsettle.services.tokens import AccessClaims, decode_access_token
+from streamsettle.services.identity import auth, revocation
+from streamsettle.services.identity.auth import TokenPair
+from streamsettle.services.identity.tokens import AccessClaims, decode_access_token
 
 ACCESS_COOKIE = "streamsettle_access"
 REFRESH_COOKIE = "streamsettle_refresh"

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from streamsettle.runtime import Runtime
-from support.auth_helpers import bearer, quick_user_headers
+from tests.support.auth_helpers import bearer, quick_user_headers
 
 PERIOD_ROUTES = [
     "/api/v1/stats/top-videos",

@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
-from streamsettle.services.accounts import get_user_by_email, grant_role
-from support.auth_helpers import bearer, login, signup
+from streamsettle.services.identity.accounts import get_user_by_email, grant_role
+from tests.support.auth_helpers import bearer, login, signup
 
 METRICS_TOKEN = "prometheus-scrape-token-0123456789"
 SERIES = 'streamsettle_http_requests_total{method="GET",route="/healthz",status="200"}'
@@ -28,7 +28,7 @@ def scraped(runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def _error_code(response: httpx.Response, status: int) -> str:
+def _error_code(response: httpx2.Response, status: int) -> str:
     assert response.status_code == status, response.text
     code: str = response.json()["error"]["code"]
     return code

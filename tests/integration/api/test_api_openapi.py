@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
+from tests.support.auth_helpers import quick_user_headers
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 PLAYBACK = [

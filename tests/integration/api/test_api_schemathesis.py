@@ -26,11 +26,11 @@ from schemathesis.generation import GenerationMode
 from schemathesis.python.asgi import shutdown_lifespans
 from sqlalchemy import select
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.db.models import BatchRun
 from streamsettle.runtime import Runtime
-from streamsettle.services.accounts import get_user_by_email, grant_role
-from support.auth_helpers import bearer, login, signup
+from streamsettle.services.identity.accounts import get_user_by_email, grant_role
+from tests.support.auth_helpers import bearer, login, signup
 
 # The import's body is documented as a string: sent as it is, one watch log per line.
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")

@@ -13,8 +13,8 @@ from streamsettle.cli import app
 from streamsettle.config import get_settings
 from streamsettle.db.models import User
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import verify_password
-from support.auth_helpers import login, signup
+from streamsettle.services.identity.passwords import verify_password
+from tests.support.auth_helpers import login, signup
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from streamsettle.db.models import RevokedAccessToken
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import decode_access_token
-from support.auth_helpers import bearer, login, signup
+from streamsettle.services.identity.tokens import decode_access_token
+from tests.support.auth_helpers import bearer, login, signup
 
 
 def test_embedded_signup_login_refresh_logout(

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from streamsettle.db.models import RefreshToken, RevokedAccessToken, RevokedTokenFamily
 from streamsettle.runtime import Runtime
-from streamsettle.services import revocation
-from streamsettle.services.tokens import decode_access_token
-from support.auth_helpers import bearer, login, signup
+from streamsettle.services.identity import revocation
+from streamsettle.services.identity.tokens import decode_access_token
+from tests.support.auth_helpers import bearer, login, signup
 
 
 @pytest.fixture(params=["redis", "database"])

@@ -15,12 +15,12 @@ from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.db.models import OidcIdentity, User
 from streamsettle.runtime import Runtime
-from streamsettle.services import oidc
-from support.auth_helpers import bearer, signup
-from support.oidc_provider import FakeOidcProvider, Identity, running_provider
+from streamsettle.services.identity import oidc
+from tests.support.auth_helpers import bearer, signup
+from tests.support.oidc_provider import FakeOidcProvider, Identity, running_provider
 
 LOGIN = "/api/v1/auth/oidc/google/login"
 

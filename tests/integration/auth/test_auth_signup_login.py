@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from streamsettle.db.models import User
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import decode_access_token
-from support.auth_helpers import PASSWORD, bearer, login, signup
+from streamsettle.services.identity.tokens import decode_access_token
+from tests.support.auth_helpers import PASSWORD, bearer, login, signup
 
 
 def test_signup_answers_the_public_user_with_default_role(client: TestClient) -> None:

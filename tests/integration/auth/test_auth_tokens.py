@@ -15,9 +15,9 @@ from sqlalchemy import select
 from streamsettle.db.models import RefreshToken
 from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
-from streamsettle.services import auth
-from streamsettle.services.tokens import decode_access_token, issue_access_token
-from support.auth_helpers import bearer, login, signup
+from streamsettle.services.identity import auth
+from streamsettle.services.identity.tokens import decode_access_token, issue_access_token
+from tests.support.auth_helpers import bearer, login, signup
 
 
 def _refresh(client: TestClient, token: str) -> tuple[int, dict[str, object]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from batch_world import World
 
 from streamsettle.runtime import Runtime
+from tests.integration.batch.batch_world import World
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -7,11 +7,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from batch_world import World
 from fastapi.testclient import TestClient
 
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.tokens import issue_access_token
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 7, 1)
 

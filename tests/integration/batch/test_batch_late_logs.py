@@ -13,20 +13,20 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from batch_world import World
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.cli import app
 from streamsettle.config import get_settings
 from streamsettle.db.models import AdSlot, DailySettlement, RerunMark, User
 from streamsettle.services.batch import BatchEvent, run_date
 from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.scheduler import due_dates, tick
-from streamsettle.services.importer import import_watch_logs
-from streamsettle.services.passwords import hash_password
+from streamsettle.services.identity.passwords import hash_password
+from streamsettle.services.ingest.importer import import_watch_logs
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 6, 1)
 D2 = date(2024, 6, 2)

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from batch_world import World
 
 from streamsettle.db.models import BatchRun, DailySettlement, Video, WatchLog, WatchLogAdSlot
 from streamsettle.domain.money import truncate_krw
 from streamsettle.domain.pricing import DEFAULT_RATE_CARD, price_views
 from streamsettle.domain.views import LogKey, ViewKind, classify_views
 from streamsettle.services.batch import run_date
+from tests.integration.batch.batch_world import World
 
 D = date(2024, 5, 20)
 

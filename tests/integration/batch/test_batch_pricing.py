@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from batch_world import World
-
 from streamsettle.db.models import DailyAdSettlement, DailySettlement
 from streamsettle.domain.money import truncate_krw
 from streamsettle.domain.pricing import DEFAULT_RATE_CARD, TierSchedule, price_views
@@ -15,6 +13,7 @@ from streamsettle.services import rate_cards
 from streamsettle.services.batch import run_date
 from streamsettle.services.batch.partitions import FULL_RANGE
 from streamsettle.services.batch.steps import SETTLE, DayContext, run_step
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 3, 1)
 D2 = date(2024, 3, 2)

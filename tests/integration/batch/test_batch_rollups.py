@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from batch_world import World
 
 from streamsettle.db.models import DailyCreatorSettlement, DailySettlement, PeriodVideoStats, User
 from streamsettle.domain.periods import Period
 from streamsettle.services.batch import run_date, run_range
 from streamsettle.services.queries.results import Metric
 from streamsettle.services.queries.stats import top_videos
+from tests.integration.batch.batch_world import World
 
 MON = date(2024, 4, 29)  # the ISO week of 2024-04-29 .. 2024-05-05 straddles two months
 TUE = date(2024, 4, 30)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from batch_world import World
 from typer.testing import CliRunner
 
+from streamsettle import faults
 from streamsettle.cli import app
 from streamsettle.config import get_settings
 from streamsettle.db.models import BatchRun, DailySettlement, DailyVideoStats
@@ -22,7 +22,7 @@ from streamsettle.errors import BatchRefused
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import BatchEvent, prepare_run, run_date, run_range, runner, steps
 from streamsettle.services.batch import repository as repo
-from streamsettle.services.batch.runner import CRASH_AFTER_ENV
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 4, 1)
 D2 = date(2024, 4, 2)
@@ -156,7 +156,7 @@ def test_a_killed_run_is_taken_over_as_stale_and_gives_the_same_rows(pg_world: W
     cli = Path(sys.executable).parent / "streamsettle"
     killed = subprocess.run(
         [str(cli), "batch", "run", "--date", D1.isoformat(), "--partitions", "2"],
-        env=_cli_env(runtime, **{CRASH_AFTER_ENV: "ad_stats"}),
+        env=_cli_env(runtime, **faults.armed(faults.batch_after_step(steps.AD_STATS))),
         capture_output=True,
         text=True,
         timeout=120,

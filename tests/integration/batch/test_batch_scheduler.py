@@ -6,11 +6,11 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from batch_world import World
 
 from streamsettle.db.models import BatchRun
 from streamsettle.services.batch.scheduler import acquire_lease, due_dates, release_lease, tick
-from streamsettle.services.workers import background_workers
+from streamsettle.workers import background_workers
+from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 6, 1)
 D2 = date(2024, 6, 2)

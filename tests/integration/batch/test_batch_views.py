@@ -7,7 +7,6 @@ import uuid
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from batch_world import World
 
 from streamsettle.db.models import (
     DailyAdSettlement,
@@ -20,8 +19,10 @@ from streamsettle.db.models import (
     WatchLog,
 )
 from streamsettle.domain.views import LogKey, classify_views
-from streamsettle.services import catalogue, playback
+from streamsettle.services import catalogue
 from streamsettle.services.batch import run_date
+from streamsettle.services.ingest import playback
+from tests.integration.batch.batch_world import World
 
 D = date(2024, 3, 10)
 PREV = D - timedelta(days=1)

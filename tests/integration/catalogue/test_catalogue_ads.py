@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from streamsettle.db.models import AdSlot
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
+from tests.support.auth_helpers import quick_user_headers
 
 Headers = dict[str, str]
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
+from tests.support.auth_helpers import quick_user_headers
 
 
 @pytest.fixture

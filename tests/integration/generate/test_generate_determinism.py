@@ -9,8 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from streamsettle.runtime import Runtime
-from streamsettle.services.generate import GenerationPlan, generate
-from streamsettle.services.importer import import_watch_logs
+from streamsettle.services.ingest.importer import import_watch_logs
+from streamsettle.synthetic import GenerationPlan, generate
 
 TABLES = {
     "users": "id",

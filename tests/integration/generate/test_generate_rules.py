@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from streamsettle.errors import InvalidInput
 from streamsettle.runtime import Runtime
-from streamsettle.services.generate import GenerationPlan, generate
-from streamsettle.services.generate.indexes import capture
-from streamsettle.services.generate.run import conninfo
-from streamsettle.services.generate.streams import StreamFailed
+from streamsettle.synthetic import GenerationPlan, generate
+from streamsettle.synthetic.indexes import capture
+from streamsettle.synthetic.run import conninfo
+from streamsettle.synthetic.streams import StreamFailed
 
 PLAN = GenerationPlan(
     videos=80, creators=10, days=2, logs_per_day=5_000, start_date=date(2026, 10, 31), seed=3

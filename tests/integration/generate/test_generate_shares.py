@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from streamsettle.domain.views import LogKey, ViewKind, classify_views
 from streamsettle.runtime import Runtime
-from streamsettle.services.generate import GenerationPlan, Shares, generate
+from streamsettle.synthetic import GenerationPlan, Shares, generate
 
 
 def _kinds(runtime: Runtime) -> tuple[Counter[ViewKind], int, int]:

@@ -13,10 +13,10 @@ from typing import cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playback_stack import FakeClock, Stack, make_world
 
 from streamsettle.api.routers.playback import get_now
 from streamsettle.runtime import Runtime
+from tests.integration.playback.playback_stack import FakeClock, Stack, make_world
 
 
 def _stack(request: pytest.FixtureRequest, kind: str) -> Iterator[Stack]:

@@ -12,7 +12,7 @@ from httpx2 import Response
 
 from streamsettle.db.models import Ad, AdSlot, User, UserRole, Video
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.tokens import issue_access_token
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)  # 09:00 on 2026-11-01 in Asia/Seoul
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from playback_stack import T0, Stack
 from sqlalchemy import select
 
 from streamsettle.db.models import PlaybackCheckpoint, User, WatchLog
-from streamsettle.services.auth import issue_token_pair
-from streamsettle.services.flusher import LEASE_MS, checkpoint, close_and_flush_day, flush_once
+from streamsettle.services.identity.auth import issue_token_pair
+from streamsettle.services.ingest.flusher import (
+    LEASE_MS,
+    checkpoint,
+    close_and_flush_day,
+    flush_once,
+)
 from streamsettle.sessions.redis_store import SESSION_PREFIX
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def _checkpoints(stack: Stack) -> dict[str, PlaybackCheckpoint]:

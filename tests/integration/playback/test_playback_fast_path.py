@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
-from playback_stack import T0, Stack
 from prometheus_client import REGISTRY
 from starlette.types import Message, Receive, Scope, Send
 
-from streamsettle.api.app import StreamsettleAPI
 from streamsettle.api.heartbeat_fast_path import ROUTE
+from streamsettle.app import StreamsettleAPI
 from streamsettle.sessions.base import Limit, Report, ReportStatus
 from streamsettle.sessions.db_store import datetime_to_ms
 from streamsettle.sessions.redis_store import AsyncRedisReporter
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 class Recorder:
@@ -153,6 +153,7 @@ def test_concurrent_reports_share_round_trips_and_keep_their_own_answers(
 ) -> None:
     sessions = [uuid.UUID(stack.start()) for _ in range(20)]
     url = stack.runtime.settings.redis_url
+    assert url is not None
 
     async def run() -> tuple[list[Any], int]:
         reporter = AsyncRedisReporter.from_url(url)

@@ -9,13 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playback_stack import T0, Stack
 from sqlalchemy import func, select
 
+from streamsettle import faults
 from streamsettle.db.models import WatchLog, WatchLogAdSlot
-from streamsettle.services.flusher import CRASH_AFTER_COMMIT_ENV, LEASE_MS, flush_once
-from streamsettle.services.playback import session_store
+from streamsettle.services.ingest.flusher import LEASE_MS, flush_once
+from streamsettle.services.ingest.playback import session_store
 from streamsettle.sessions.redis_store import SESSION_PREFIX
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def counts(stack: Stack) -> tuple[int, int]:
@@ -72,7 +73,7 @@ def test_flusher_process_killed_after_commit_then_restarted(
     command = [str(Path(sys.executable).parent / "streamsettle"), "flusher", "--once"]
     crashed = subprocess.run(
         command,
-        env={**env, CRASH_AFTER_COMMIT_ENV: "1"},
+        env={**env, **faults.armed(faults.FLUSHER_AFTER_COMMIT)},
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -10,14 +10,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playback_stack import Stack
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import ResumePosition, User, UserRole, WatchLog, WatchLogAdSlot
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.tokens import issue_access_token
+from tests.integration.playback.playback_stack import Stack
 
 A, B, C = (str(uuid.UUID(int=n, version=4)) for n in (1, 2, 3))
 
@@ -191,7 +191,7 @@ def test_cli_prints_the_same_summary(
 def test_chunks_written_side_by_side_count_cross_chunk_duplicates_exactly(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from streamsettle.services import importer
+    from streamsettle.services.ingest import importer
 
     monkeypatch.setattr(importer, "CHUNK_LINES", 2)
     v = stack.world.video_id

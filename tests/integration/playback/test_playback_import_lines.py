@@ -9,15 +9,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playback_stack import Stack
 from sqlalchemy import delete, func, select
-from test_playback_import import admin_headers, log
 from typer.testing import CliRunner
 
 from streamsettle.cli import app as cli_app
 from streamsettle.config import get_settings
 from streamsettle.db.models import Video, WatchLog
-from streamsettle.services import importer
+from streamsettle.services.ingest import importer
+from tests.integration.playback.playback_stack import Stack
+from tests.integration.playback.test_playback_import import admin_headers, log
 
 URL = "/api/v1/admin/watch-logs/import"
 LINES = 25_000

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from playback_stack import make_world
 
 from streamsettle.runtime import Runtime
+from tests.integration.playback.playback_stack import make_world
 
 
 def test_session_over_real_http_with_a_flood(live_server: str, runtime: Runtime) -> None:

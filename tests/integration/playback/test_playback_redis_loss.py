@@ -17,16 +17,16 @@ from typing import cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playback_stack import T0, FakeClock, Stack, make_world
 from sqlalchemy import func, select
 
-from streamsettle.api.app import create_app
 from streamsettle.api.routers.playback import get_now
+from streamsettle.app import create_app
 from streamsettle.db.models import PlaybackCheckpoint, ResumePosition, User, WatchLog
 from streamsettle.runtime import Runtime
-from streamsettle.services.auth import issue_token_pair
-from streamsettle.services.flusher import flush_once
-from support.redis_server import RedisProcess
+from streamsettle.services.identity.auth import issue_token_pair
+from streamsettle.services.ingest.flusher import flush_once
+from tests.integration.playback.playback_stack import T0, FakeClock, Stack, make_world
+from tests.support.redis_server import RedisProcess
 
 
 @pytest.fixture

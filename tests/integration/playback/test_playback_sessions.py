@@ -9,11 +9,11 @@ from typing import cast
 
 import pytest
 from fastapi import FastAPI
-from playback_stack import T0, Stack
 from sqlalchemy import select
 
 from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
-from streamsettle.services.flusher import close_and_flush_day, flush_once
+from streamsettle.services.ingest.flusher import close_and_flush_day, flush_once
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def logs(stack: Stack) -> list[WatchLog]:
@@ -329,8 +329,8 @@ def test_many_sessions_flush_in_batches(stack: Stack, monkeypatch: pytest.Monkey
 
 
 def test_revoked_token_is_refused_and_the_hot_path_is_async(stack: Stack) -> None:
-    from streamsettle.services.revocation import revoke
-    from streamsettle.services.tokens import issue_access_token
+    from streamsettle.services.identity.revocation import revoke
+    from streamsettle.services.identity.tokens import issue_access_token
 
     w = stack.world
     token, claims = issue_access_token(stack.runtime.settings, w.viewer_id, ["viewer"])

@@ -7,12 +7,12 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from playback_stack import T0, Stack
 from sqlalchemy import func, select
 
 from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
-from streamsettle.services.flusher import flush_once
-from streamsettle.services.playback import session_store
+from streamsettle.services.ingest.flusher import flush_once
+from streamsettle.services.ingest.playback import session_store
+from tests.integration.playback.playback_stack import T0, Stack
 
 
 def test_a_stop_is_a_watch_log_before_its_answer(stack: Stack) -> None:

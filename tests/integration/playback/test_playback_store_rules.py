@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from playback_stack import make_world
 
 from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
 from streamsettle.runtime import Runtime
-from streamsettle.services.rate_limit import WindowCounter
+from streamsettle.services.ingest.rate_limit import WindowCounter
 from streamsettle.sessions import (
     DatabaseSessionStore,
     Limit,
@@ -23,6 +22,7 @@ from streamsettle.sessions import (
     SessionState,
     SessionStore,
 )
+from tests.integration.playback.playback_stack import make_world
 
 T0_MS = 1_793_491_200_000  # 2026-11-01T00:00:00Z
 DURATION_MS = 900_000

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from queries_dataset import Settled, load_settled
 
 from streamsettle.runtime import Runtime
-from support.replica import ReplicaPair, read_sessions
+from tests.integration.queries.queries_dataset import Settled, load_settled
+from tests.support.replica import ReplicaPair, read_sessions
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from streamsettle.db.models import (
 )
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch.steps import refresh_rollups
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.tokens import issue_access_token
 
 D = date.fromisoformat
 
@@ -195,8 +195,8 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
             )
         session.flush()
         connection = session.connection()
-        for day in sorted({D(row[0]) for row in VIDEO_STATS} | {D(row[0]) for row in SETTLEMENTS}):
-            refresh_rollups(connection, day)
+        for settled in sorted({D(r[0]) for r in VIDEO_STATS} | {D(r[0]) for r in SETTLEMENTS}):
+            refresh_rollups(connection, settled)
     tokens = {
         name: issue_access_token(runtime.settings, ids[name], roles)[0]
         for name, roles in PEOPLE.items()

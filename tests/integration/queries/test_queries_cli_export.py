@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from queries_dataset import Settled
 from typer.testing import CliRunner
 
 from streamsettle.cli import app
 from streamsettle.config import get_settings
 from streamsettle.runtime import Runtime
+from tests.integration.queries.queries_dataset import Settled
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from streamsettle.db.models import BatchRun, DailySettlement, DailyVideoStats, User, WatchLog
 from streamsettle.domain.periods import Period
 from streamsettle.runtime import Runtime
-from streamsettle.services.auth import login
-from streamsettle.services.demo import ADMIN_EMAIL, DEMO_PASSWORD, load_demo
+from streamsettle.services.identity.auth import login
 from streamsettle.services.queries import creator_settlement
+from streamsettle.synthetic.demo import ADMIN_EMAIL, DEMO_PASSWORD, load_demo
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # 18:00 in Seoul: yesterday is 2026-12-02
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from queries_dataset import Settled, load_settled
+
+from tests.integration.queries.queries_dataset import Settled, load_settled
 
 WEEK = {"period": "week", "date": "2026-12-02"}  # Mon 2026-11-30 .. Sun 2026-12-06
 

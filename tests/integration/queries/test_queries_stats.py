@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from queries_dataset import Settled
+from tests.integration.queries.queries_dataset import Settled
 
 TOP_VIDEOS = "/api/v1/stats/top-videos"
 TOP_ADS = "/api/v1/stats/top-ads"

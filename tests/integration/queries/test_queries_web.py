@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from queries_dataset import Settled
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.db.models import User, Video
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import hash_password
-from streamsettle.services.tokens import issue_access_token
+from streamsettle.services.identity.passwords import hash_password
+from streamsettle.services.identity.tokens import issue_access_token
 from streamsettle.web.session import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE
+from tests.integration.queries.queries_dataset import Settled
 
 PASSWORD = "page-password-1"
 WEEK = "/?period=week&date=2026-12-02"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from replica_stage import Stage
 
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
-from support.replica import ReplicaPair
+from tests.integration.replica.replica_stage import Stage
+from tests.support.auth_helpers import quick_user_headers
+from tests.support.replica import ReplicaPair
 
 
 @pytest.fixture

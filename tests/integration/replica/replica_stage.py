@@ -14,7 +14,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from streamsettle.runtime import Runtime
-from support.replica import ReplicaPair
+from tests.support.replica import ReplicaPair
 
 
 @dataclass

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from replica_stage import Stage
 from sqlalchemy import select
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.db.models import User
 from streamsettle.db.replica import LocalWriteMarks, RedisWriteMarks, ReplicaRouter
 from streamsettle.runtime import Runtime
-from streamsettle.services.passwords import hash_password
-from support.replica import free_port, read_sessions
+from streamsettle.services.identity.passwords import hash_password
+from tests.integration.replica.replica_stage import Stage
+from tests.support.replica import free_port, read_sessions
 
 DAY1, DAY2 = "2026-11-01", "2026-11-02"
 MONTH = {"period": "month", "date": DAY1}
@@ -74,7 +74,7 @@ def test_others_read_the_standby_while_the_admin_sees_the_batch_at_once(paused: 
 
 def test_every_kind_of_write_keeps_its_writer_on_the_primary(paused: Stage) -> None:
     stage = paused
-    writes = {
+    writes: dict[str, Callable[[], object]] = {
         "video": lambda: stage.create_video(stage.creator_b, "B's first"),
         "rate card": lambda: stage.client.post(
             "/api/v1/admin/rate-cards",

@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
-from support.auth_helpers import quick_user_headers
-from support.servers import serve
+from tests.support.auth_helpers import quick_user_headers
+from tests.support.servers import serve
 
 KIB = 1024
 MB = 1000 * 1000

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from streamsettle.api.app import create_app
+from streamsettle.app import create_app
 from streamsettle.runtime import Runtime
-from support.servers import RedisServer, serve
-from support.tcp_proxy import TcpProxy
+from tests.support.servers import RedisServer, serve
+from tests.support.tcp_proxy import TcpProxy
 
 PASSWORD = "correct horse battery"
 CLIENT_TIMEOUT = 10.0

@@ -19,8 +19,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from streamsettle.api.app import create_app
-from streamsettle.api.deps import get_db_session, get_read_session
+from streamsettle.api.deps import get_read_session
+from streamsettle.app import create_app
+from streamsettle.http.deps import get_db_session
 from streamsettle.runtime import Runtime
 
 PASSWORD = "correct horse battery"

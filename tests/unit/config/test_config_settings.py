@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from streamsettle.config import Settings
 
 
-def _settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def _settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)
 
 
 def test_defaults_are_the_embedded_mode() -> None:
@@ -53,6 +55,6 @@ def test_bad_values_name_the_problem(field: str, value: object, message: str) ->
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMSETTLE_TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("STREAMSETTLE_DATABASE_READ_URL", "sqlite:///replica.db")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.timezone == "Europe/Berlin"
     assert settings.read_url == "sqlite:///replica.db"

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Cookie, Response, status
 from fastapi.responses import RedirectResponse
 
-from streamsettle.api.deps import Claims, CurrentUser, DbSession, RuntimeDep, SettingsDep
+from streamsettle.api.deps import Claims, CurrentUser
 from streamsettle.api.schemas.auth import (
     LoginRequest,
     LogoutRequest,
@@ -17,7 +17,8 @@ from streamsettle.api.schemas.auth import (
     UserPublic,
 )
 from streamsettle.config import Settings
-from streamsettle.services import accounts, auth, oidc
+from streamsettle.http.deps import DbSession, RuntimeDep, SettingsDep
+from streamsettle.services.identity import accounts, auth, oidc
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
+from streamsettle.api.deps import AdminUser, RecordsWrites
 from streamsettle.api.params import IsoDate
 from streamsettle.api.schemas.batch import (
     BatchRunAccepted,
@@ -20,6 +20,7 @@ from streamsettle.api.schemas.batch import (
 from streamsettle.db.models import BatchRun
 from streamsettle.domain.periods import Period, PeriodOutOfRange, period_range
 from streamsettle.errors import InvalidInput
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import execute_run, prepare_run

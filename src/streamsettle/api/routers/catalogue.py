@@ -10,7 +10,6 @@ from streamsettle.api.deps import (
     AdvertiserUser,
     CreatorUser,
     CurrentUser,
-    DbSession,
     RecordsWrites,
     require_role,
 )
@@ -27,6 +26,7 @@ from streamsettle.api.schemas.catalogue import (
     VideoPublic,
 )
 from streamsettle.db.models import User
+from streamsettle.http.deps import DbSession
 from streamsettle.services import catalogue
 from streamsettle.services.catalogue import Placement
 

@@ -13,8 +13,9 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from streamsettle.api.deps import AdminUser, RecordsWrites, RuntimeDep
-from streamsettle.services import importer
+from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.http.deps import RuntimeDep
+from streamsettle.services.ingest import importer
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 

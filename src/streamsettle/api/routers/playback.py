@@ -19,20 +19,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StrictInt
 
-from streamsettle.api.deps import (
-    ClientIp,
-    OptionalClaims,
-    RuntimeDep,
-    client_ip,
-    get_optional_claims,
-    get_runtime,
-)
+from streamsettle.api.deps import OptionalClaims, get_optional_claims
 from streamsettle.api.openapi import OPTIONAL_BEARER
 from streamsettle.api.schemas.catalogue import MAX_ID, AdSlotPublic
 from streamsettle.db.redis import make_async_redis
+from streamsettle.http.deps import ClientIp, RuntimeDep, client_ip, get_runtime
 from streamsettle.runtime import Runtime
-from streamsettle.services import playback
-from streamsettle.services.tokens import decode_access_token
+from streamsettle.services.identity.tokens import decode_access_token
+from streamsettle.services.ingest import playback
 from streamsettle.sessions.redis_store import AsyncRedisReporter
 
 

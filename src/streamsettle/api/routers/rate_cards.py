@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from streamsettle.api.deps import AdminUser, DbSession, RecordsWrites
+from streamsettle.api.deps import AdminUser, RecordsWrites
 from streamsettle.api.schemas.batch import (
     RateCardCreate,
     RateCardList,
@@ -12,6 +12,7 @@ from streamsettle.api.schemas.batch import (
     TierPublic,
 )
 from streamsettle.db.models import RateCard
+from streamsettle.http.deps import DbSession
 from streamsettle.services import rate_cards
 
 router = APIRouter(prefix="/api/v1", tags=["rate-cards"])

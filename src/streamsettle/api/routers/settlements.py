@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession
 from streamsettle.api.params import DateQuery, IdPath, PeriodQuery
 from streamsettle.services import queries
-from streamsettle.services.export import csv_filename, write_creator_csv
+from streamsettle.services.queries.export import csv_filename, write_creator_csv
 
 router = APIRouter(prefix="/api/v1", tags=["settlements"])
 

@@ -20,6 +20,7 @@ from time import perf_counter
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from streamsettle import faults
 from streamsettle.db.base import utcnow
 from streamsettle.db.engine import Database
 from streamsettle.db.models import BatchRun
@@ -54,8 +55,6 @@ from streamsettle.services.statements.adjustments import record_adjustments
 
 log = get_logger(__name__)
 
-# Test-only: the process exits abruptly (as if killed) right after the named step.
-CRASH_AFTER_ENV = "STREAMSETTLE_TEST_BATCH_CRASH_AFTER"
 _ONE_DAY = timedelta(days=1)
 
 
@@ -223,7 +222,7 @@ def _execute_steps(
         return _run_unit(db, run_id, day, name, video_range.index, count, work, on_event)
 
     unit(FLUSH, FULL_RANGE, 1, lambda _conn: flush_day(runtime, day, now))
-    _crash_hook(FLUSH)
+    faults.reached(faults.batch_after_step(FLUSH))
 
     with db.engine.connect() as conn:
         mark = repo.mark_version(conn, day)
@@ -240,12 +239,12 @@ def _execute_steps(
             lambda r: unit(name, r, len(ranges), lambda conn: run_step(conn, name, context, r)),
         )
         analyze_after(db.engine, name)
-        _crash_hook(name)
+        faults.reached(faults.batch_after_step(name))
 
     partitioned(CLASSIFY)
     partitioned(VIDEO_STATS)
     unit(AD_STATS, FULL_RANGE, 1, lambda conn: run_step(conn, AD_STATS, context, FULL_RANGE))
-    _crash_hook(AD_STATS)
+    faults.reached(faults.batch_after_step(AD_STATS))
     partitioned(SETTLE)
     unit(CREATOR_TOTALS, FULL_RANGE, 1, lambda c: run_step(c, CREATOR_TOTALS, context, FULL_RANGE))
     unit(STATEMENT_ADJUSTMENTS, FULL_RANGE, 1, lambda conn: record_adjustments(conn, day))
@@ -284,11 +283,6 @@ def _run_unit(
         BatchEvent("step_finished", day, run_id, name, partition, partitions, rows, seconds),
     )
     return rows
-
-
-def _crash_hook(step: str) -> None:
-    if os.environ.get(CRASH_AFTER_ENV) == step:
-        os._exit(1)
 
 
 def run_date(

@@ -165,6 +165,6 @@ def analyze_after(db_engine: Engine, name: str) -> None:
 
 def flush_day(runtime: Runtime, day: date, now: datetime | None) -> int:
     """Step 1: the flusher closes the day's live sessions (idle or not) and writes them."""
-    from streamsettle.services.flusher import close_and_flush_day
+    from streamsettle.services.ingest.flusher import close_and_flush_day
 
     return close_and_flush_day(runtime, day, now)

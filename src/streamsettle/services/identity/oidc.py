@@ -40,8 +40,12 @@ from streamsettle.config import Settings
 from streamsettle.db.base import utcnow
 from streamsettle.db.models import OidcIdentity, User
 from streamsettle.errors import AuthenticationFailed, Conflict, NotFound, ServiceUnavailable
-from streamsettle.services.accounts import MAX_DISPLAY_NAME_LENGTH, create_user, get_user_by_email
-from streamsettle.services.auth import TokenPair, issue_token_pair
+from streamsettle.services.identity.accounts import (
+    MAX_DISPLAY_NAME_LENGTH,
+    create_user,
+    get_user_by_email,
+)
+from streamsettle.services.identity.auth import TokenPair, issue_token_pair
 
 STATE_MAX_AGE_SECONDS = 600
 METADATA_TTL_SECONDS = 3600

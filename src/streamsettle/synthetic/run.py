@@ -24,11 +24,11 @@ from sqlalchemy.engine import make_url
 
 from streamsettle.db.models import WatchLog, WatchLogAdSlot
 from streamsettle.runtime import Runtime
-from streamsettle.services.generate import streams
-from streamsettle.services.generate.catalogue import Catalogue, create_catalogue
-from streamsettle.services.generate.formats import sql_parameters
-from streamsettle.services.generate.indexes import rebuilt_after_load
-from streamsettle.services.generate.model import (
+from streamsettle.synthetic import streams
+from streamsettle.synthetic.catalogue import Catalogue, create_catalogue
+from streamsettle.synthetic.formats import sql_parameters
+from streamsettle.synthetic.indexes import rebuilt_after_load
+from streamsettle.synthetic.model import (
     Tables,
     Unit,
     creator_ip,
@@ -36,7 +36,7 @@ from streamsettle.services.generate.model import (
     run_tag,
     zipf_cumulative,
 )
-from streamsettle.services.generate.plan import GenerationPlan
+from streamsettle.synthetic.plan import GenerationPlan
 
 Progress = Callable[[int], None]
 

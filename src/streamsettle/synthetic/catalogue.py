@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from streamsettle.db.base import Base
 from streamsettle.db.models import Ad, AdSlot, User, UserRole, Video
 from streamsettle.domain.slots import default_slot_positions
-from streamsettle.services.generate.plan import GenerationPlan
+from streamsettle.synthetic.plan import GenerationPlan
 
 TOPICS = (
     "Cooking",

@@ -6,7 +6,7 @@ SHA-256 is stored, so a database leak does not leak usable tokens. Presenting a 
 was already spent means two parties hold it (a thief or a replay), so the whole family is
 revoked: the legitimate holder has to log in again, and so does the thief. Access tokens
 carry their family id (the ``fam`` claim), so revoking a family refuses its access tokens
-at once too (``services.revocation``); logout revokes the caller's whole login that way.
+at once too (``services.identity.revocation``); logout revokes the caller's whole login that way.
 
 Spending is a conditional ``UPDATE … WHERE used_at IS NULL AND revoked_at IS NULL``: of two
 requests racing with the same token exactly one updates the row; the other counts as reuse.
@@ -29,10 +29,10 @@ from streamsettle.db.base import utcnow
 from streamsettle.db.models import RefreshToken, User
 from streamsettle.errors import AuthenticationFailed, InvalidInput
 from streamsettle.runtime import Runtime
-from streamsettle.services import revocation
-from streamsettle.services.accounts import get_user_by_email, normalize_email
-from streamsettle.services.passwords import hash_password, needs_rehash, verify_password
-from streamsettle.services.tokens import AccessClaims, issue_access_token
+from streamsettle.services.identity import revocation
+from streamsettle.services.identity.accounts import get_user_by_email, normalize_email
+from streamsettle.services.identity.passwords import hash_password, needs_rehash, verify_password
+from streamsettle.services.identity.tokens import AccessClaims, issue_access_token
 
 BAD_CREDENTIALS = "incorrect email or password"
 

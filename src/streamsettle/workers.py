@@ -37,7 +37,7 @@ def background_workers(runtime: object, *, flusher: bool, scheduler: bool) -> li
     workers: list[PeriodicWorker] = []
     if flusher:
         from streamsettle.runtime import Runtime
-        from streamsettle.services.flusher import flush_once
+        from streamsettle.services.ingest.flusher import flush_once
 
         assert isinstance(runtime, Runtime)
         rt = runtime

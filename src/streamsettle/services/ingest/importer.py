@@ -42,8 +42,8 @@ from streamsettle.db.models import AdSlot, User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.errors import ServiceUnavailable
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.resume import LeftAt, record_positions
-from streamsettle.services.watch_log_lines import NULL, ParsedLine, Rejected, parse_line
+from streamsettle.services.ingest.resume import LeftAt, record_positions
+from streamsettle.services.ingest.watch_log_lines import NULL, ParsedLine, Rejected, parse_line
 
 CHUNK_LINES = 10_000
 WRITERS = 2

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from streamsettle.services.generate.model import (
+from streamsettle.synthetic.model import (
     CHUNK_LOGS,
     SLOT_EVERY,
     USER_AGENTS,

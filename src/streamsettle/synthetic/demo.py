@@ -33,7 +33,9 @@ from streamsettle.db.models import Ad, User, Video
 from streamsettle.domain.periods import DateRange, previous_business_date
 from streamsettle.errors import BatchRefused, InvalidInput
 from streamsettle.runtime import Runtime
-from streamsettle.services import accounts, batch, catalogue, importer
+from streamsettle.services import batch, catalogue
+from streamsettle.services.identity import accounts
+from streamsettle.services.ingest import importer
 
 DEMO_PASSWORD = "demo-password"
 ADMIN_EMAIL = "admin@demo.test"

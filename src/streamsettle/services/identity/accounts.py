@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from streamsettle.db.models import ROLES, User, UserRole
 from streamsettle.errors import Conflict, InvalidInput
-from streamsettle.services.passwords import hash_password
+from streamsettle.services.identity.passwords import hash_password
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024

@@ -7,7 +7,7 @@ the store). A crash after the commit leaves the sessions leased in the store; af
 lease a flusher claims them again, the insert writes nothing new, and they are released.
 So several flushers may run at once: leases keep them off each other's batches and the
 idempotent insert makes any overlap harmless. The same writer stores a stop's watch log
-before the stop is answered (``services.playback``); the flusher then only releases it.
+before the stop is answered (``services.ingest.playback``); the flusher then only releases it.
 
 Each pass also checkpoints the live sessions a store that can lose them (Redis) changed
 since the previous pass into ``playback_checkpoints``, and flushes the checkpointed sessions
@@ -18,7 +18,6 @@ lease (a failover that lost a few sessions). Writing a watch log deletes its che
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,12 +29,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from streamsettle import faults
 from streamsettle.db.models import PlaybackCheckpoint, WatchLog, WatchLogAdSlot
 from streamsettle.domain.playback import Progress
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.playback import session_store
-from streamsettle.services.resume import LeftAt, record_positions
+from streamsettle.services.ingest.playback import session_store
+from streamsettle.services.ingest.resume import LeftAt, record_positions
 from streamsettle.sessions import LiveSession, SessionState
 from streamsettle.sessions.codec import decode_reached, decode_slots, encode_reached, encode_slots
 from streamsettle.sessions.db_store import datetime_to_ms, ms_to_datetime
@@ -44,9 +44,6 @@ log = get_logger(__name__)
 
 LEASE_MS = 60_000
 """How long a claimed batch is kept off other flushers (a crashed flusher's batch waits)."""
-
-CRASH_AFTER_COMMIT_ENV = "STREAMSETTLE_TEST_FLUSHER_EXIT_AFTER_COMMIT"
-"""Test hook: when set, the process exits right after a batch's commit, before the release."""
 
 FLUSHED = Counter(
     "streamsettle_flushed_sessions_total", "Playback sessions moved from the store to watch logs"
@@ -284,8 +281,7 @@ def _drain(runtime: Runtime, claim: Callable[[], list[LiveSession]]) -> int:
         if not batch:
             break
         batch, _ = _write_isolating_failures(runtime, batch)
-        if os.environ.get(CRASH_AFTER_COMMIT_ENV):
-            os._exit(75)
+        faults.reached(faults.FLUSHER_AFTER_COMMIT)
         store.release(batch)
         total += len(batch)
         FLUSHED.inc(len(batch))

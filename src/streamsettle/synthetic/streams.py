@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from streamsettle.errors import StreamsettleError
-from streamsettle.services.generate.formats import (
+from streamsettle.synthetic.formats import (
     COPY_HEADER,
     COPY_SLOTS,
     COPY_TRAILER,
@@ -23,7 +23,7 @@ from streamsettle.services.generate.formats import (
     copy_binary,
     jsonl,
 )
-from streamsettle.services.generate.model import Tables, Unit, iter_unit
+from streamsettle.synthetic.model import Tables, Unit, iter_unit
 
 
 class StreamFailed(StreamsettleError):

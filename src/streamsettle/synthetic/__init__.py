@@ -3,9 +3,9 @@
 See ``model`` for the viewer model, ``run`` for where the rows go and ``docs/scale.md``.
 """
 
-from streamsettle.services.generate.model import Shares
-from streamsettle.services.generate.plan import GenerationPlan, default_viewers
-from streamsettle.services.generate.run import GenerationResult, default_streams, generate
+from streamsettle.synthetic.model import Shares
+from streamsettle.synthetic.plan import GenerationPlan, default_viewers
+from streamsettle.synthetic.run import GenerationResult, default_streams, generate
 
 __all__ = [
     "GenerationPlan",

@@ -1,4 +1,7 @@
-"""The FastAPI application factory."""
+"""The application factory: one ASGI app holding both HTTP edges.
+
+It sits above ``api`` (the JSON API) and ``web`` (the creators' page), which never import each
+other; ``build`` is the entry point ``streamsettle serve`` hands to uvicorn (one per worker)."""
 
 from __future__ import annotations
 
@@ -27,10 +30,11 @@ from streamsettle.api.routers import (
     statements,
     stats,
 )
-from streamsettle.config import Settings
+from streamsettle.config import Settings, get_settings
+from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
-from streamsettle.services.workers import PeriodicWorker, background_workers
 from streamsettle.web import routes as web_routes
+from streamsettle.workers import PeriodicWorker, background_workers
 
 
 class StreamsettleAPI(FastAPI):
@@ -105,3 +109,10 @@ def create_app(
         app.include_router(module.router)
     install_openapi(app)
     return app
+
+
+def build() -> FastAPI:
+    """The app for one uvicorn worker, configured from the environment."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(flusher=settings.run_flusher, scheduler=settings.run_scheduler)

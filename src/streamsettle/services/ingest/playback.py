@@ -33,10 +33,10 @@ from streamsettle.errors import (
     ServiceUnavailable,
 )
 from streamsettle.runtime import Runtime
-from streamsettle.services import revocation
-from streamsettle.services.rate_limit import WindowCounter, heartbeat_limits
-from streamsettle.services.resume import resume_position
-from streamsettle.services.tokens import AccessClaims
+from streamsettle.services.identity import revocation
+from streamsettle.services.identity.tokens import AccessClaims
+from streamsettle.services.ingest.rate_limit import WindowCounter, heartbeat_limits
+from streamsettle.services.ingest.resume import resume_position
 from streamsettle.sessions import (
     DatabaseSessionStore,
     LiveSession,
@@ -304,7 +304,9 @@ def stop_session(
 def _write_stopped(runtime: Runtime, store: SessionStore, session_id: uuid.UUID) -> None:
     """The stopped session's watch log, through the flusher's (idempotent) writer. A session
     no longer held was released by a flusher, after committing its watch log."""
-    from streamsettle.services.flusher import write_watch_logs  # the flusher imports this module
+    from streamsettle.services.ingest.flusher import (
+        write_watch_logs,  # the flusher imports this module
+    )
 
     stopped = store.get(session_id)
     if stopped is None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.errors import InvalidInput
-from streamsettle.services.generate.model import (
+from streamsettle.synthetic.model import (
     CHUNK_LOGS,
     MAX_CHUNKS_PER_DAY,
     MAX_DAYS,

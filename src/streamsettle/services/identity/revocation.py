@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from streamsettle.db.models import RevokedAccessToken, RevokedTokenFamily
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import AccessClaims
+from streamsettle.services.identity.tokens import AccessClaims
 
 log = get_logger(__name__)
 
