@@ -122,10 +122,10 @@ def _truncate(runtime: Runtime) -> None:
         if runtime.db.is_sqlite:
             # The closed statements' guards refuse DELETE; like PostgreSQL's TRUNCATE (which
             # row triggers do not see), emptying the database goes around them.
-            guards = connection.execute(
+            triggers = connection.execute(
                 sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
             ).all()
-            guards = [(name, sql) for name, sql in guards if "_refuse_" in name]
+            guards = [(str(name), str(sql)) for name, sql in triggers if "_refuse_" in name]
             for name, _sql in guards:
                 connection.execute(sa.text(f"DROP TRIGGER {name}"))
             for name in reversed(tables):

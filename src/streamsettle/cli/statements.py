@@ -29,9 +29,12 @@ def _month(value: str) -> date:
 def close(month: str = typer.Option(..., "--month", help=MONTH_HELP)) -> None:
     """Close a month: one frozen statement per creator. Closing it again changes nothing."""
     first = _month(month)
-    with runtime() as rt, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as progress:
+    with (
+        runtime() as rt,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
         progress.add_task(f"closing {month_text(first)}", total=None)
         result = statements.close_month(rt, first)
     if result.closed_now:

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from batch_world import World
 
 from streamsettle.db.models import (
     BatchRun,
@@ -20,6 +19,7 @@ from streamsettle.db.models import (
 )
 from streamsettle.domain.periods import DateRange
 from streamsettle.services.batch import run_date
+from tests.integration.batch.batch_world import World
 
 FROZEN = (StatementMonth, Statement, StatementLine, StatementDay)
 

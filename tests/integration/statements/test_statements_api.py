@@ -10,14 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from batch_world import World
 from fastapi.testclient import TestClient
-from ledger import settle
 
 from streamsettle.domain.money import truncate_krw
 from streamsettle.runtime import Runtime
-from streamsettle.services.tokens import issue_access_token
-from support.auth_helpers import bearer, quick_user_headers
+from streamsettle.services.identity.tokens import issue_access_token
+from tests.integration.batch.batch_world import World
+from tests.integration.statements.ledger import settle
+from tests.support.auth_helpers import bearer, quick_user_headers
 
 OCT1, OCT2 = date(2026, 10, 1), date(2026, 10, 2)
 MAX_ID = 2**63 - 1
@@ -33,7 +33,7 @@ class Scene:
         # Before the day: 99,998 views and 99,995 ad views, so the day crosses a tier.
         world.stats(OCT1, self.video, 99_998, creator=self.creator)
         world.ad_stats(OCT1, self.video, self.ad, 99_995)
-        slot = {300: self.ad}
+        slot: dict[int, int | None] = {300: self.ad}
         self.first = world.log(self.video, world.at(OCT2, "09:00:00"), ip="10.0.0.1", slots=slot)
         self.repeat = world.log(self.video, world.at(OCT2, "09:00:10"), ip="10.0.0.1", slots=slot)
         self.self_view = world.log(
@@ -103,7 +103,7 @@ def test_breakdown_gives_back_the_settled_amounts(scene: Scene) -> None:
     assert ad["amount"] == settled["ad_amount"]
     assert body["total_amount"] == settled["total_amount"]
     for part in (body["video"], ad):
-        exact = sum(Decimal(t["exact_amount"]) for t in part["tiers"])
+        exact = sum((Decimal(t["exact_amount"]) for t in part["tiers"]), Decimal())
         assert exact == Decimal(part["exact_amount"])
         assert truncate_krw(exact) == part["amount"]
         assert all(Decimal(t["unit_price"]) * t["views"] == Decimal(t["exact_amount"])
@@ -133,7 +133,7 @@ def test_lineage_pages_through_every_log_and_prices_the_views(scene: Scene) -> N
     assert [v["tier_from_views"] for v in views] == [0] + [100_000] * 5
     assert all(i["view_number"] is None for i in items if i["class"] != "view")
     prices = {0: Decimal("1.0"), 100_000: Decimal("1.1")}
-    recomputed = truncate_krw(sum((prices[v["tier_from_views"]] for v in views), Decimal(0)))
+    recomputed = truncate_krw(sum((prices[v["tier_from_views"]] for v in views), Decimal()))
     assert recomputed == _day_settlement(scene)["video_amount"]
 
 

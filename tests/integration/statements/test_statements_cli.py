@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from batch_world import World
-from ledger import settle
 from typer.testing import CliRunner
 
 from streamsettle.cli import app
 from streamsettle.config import get_settings
 from streamsettle.runtime import Runtime
+from tests.integration.batch.batch_world import World
+from tests.integration.statements.ledger import settle
 
 
 @pytest.fixture

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from batch_world import World
-from ledger import adjustments, daily_totals, frozen_rows, settle
 
 from streamsettle.db.models import RateCard, RateCardTier
 from streamsettle.errors import Conflict
 from streamsettle.services.statements import close_month, creator_statement
+from tests.integration.batch.batch_world import World
+from tests.integration.statements.ledger import adjustments, daily_totals, frozen_rows, settle
 
 OCT, NOV, DEC = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
 OCT2, OCT5, NOV3 = date(2026, 10, 2), date(2026, 10, 5), date(2026, 11, 3)
@@ -44,7 +45,7 @@ class Scene:
                 video, self.world.at(day, "10:00:00"), ip=f"10.1.0.{self.ip}", slots=slots
             )
 
-    def statement(self, creator: int, month: date) -> dict[str, object]:
+    def statement(self, creator: int, month: date) -> dict[str, Any]:
         with self.world.runtime.db.session() as session:
             return creator_statement(session, creator, month, THRESHOLD).model_dump(mode="json")
 

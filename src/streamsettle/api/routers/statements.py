@@ -8,17 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from streamsettle.api.deps import (
-    AdminUser,
-    CreatorUser,
-    CurrentUser,
-    ReadSession,
-    RecordsWrites,
-    RuntimeDep,
-    SettingsDep,
-)
+from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession, RecordsWrites
 from streamsettle.api.params import Id, IdPath, IsoDate
 from streamsettle.domain.statements import month_text, parse_month
+from streamsettle.http.deps import RuntimeDep, SettingsDep
 from streamsettle.services import statements
 from streamsettle.services.queries import explain
 from streamsettle.services.statements.results import ClosedMonth, CreatorStatement, StatementList

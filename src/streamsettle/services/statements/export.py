@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from streamsettle.services.export import _safe_text
+from streamsettle.services.queries.export import _safe_text
 from streamsettle.services.statements.results import CreatorStatement
 
 HEADER = (
