@@ -34,6 +34,7 @@ from streamsettle.config import Settings, get_settings
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.web import routes as web_routes
+from streamsettle.web import statements as web_statements
 from streamsettle.workers import PeriodicWorker, background_workers
 
 
@@ -105,6 +106,7 @@ def create_app(
         settlements,
         statements,
         web_routes,
+        web_statements,
     ):
         app.include_router(module.router)
     install_openapi(app)

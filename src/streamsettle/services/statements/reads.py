@@ -22,6 +22,7 @@ from streamsettle.db.models import (
     DailySettlement,
     Statement,
     StatementAdjustment,
+    StatementDay,
     StatementLine,
     StatementMonth,
     Video,
@@ -272,3 +273,25 @@ def _carried_in(
         )
         balances[creator] = walked[-1].carried_out
     return balances
+
+
+def statement_days(
+    session: Session, creator_id: int, month: date
+) -> dict[int, list[r.StatementDayLine]]:
+    """A statement's daily settlements per video (what a closed one holds, frozen), by date."""
+    closed = session.get(StatementMonth, month) is not None
+    table: Any = StatementDay if closed else DailySettlement
+    query = select(table).where(
+        table.creator_id == creator_id, table.business_date.between(month, month_end(month))
+    )
+    days: dict[int, list[r.StatementDayLine]] = defaultdict(list)
+    for row in session.scalars(query.order_by(table.video_id, table.business_date)):
+        days[row.video_id].append(
+            r.StatementDayLine(date=row.business_date, **{n: getattr(row, n) for n in _AMOUNTS})
+        )
+    return days
+
+
+def latest_closed(session: Session) -> date | None:
+    """The first day of the latest closed month, if any."""
+    return session.scalar(select(func.max(StatementMonth.month)))

@@ -33,6 +33,17 @@ class StatementLine(_Model):
     total_amount: int
 
 
+class StatementDayLine(_Model):
+    """A video's daily settlement on a statement."""
+
+    date: date
+    views: int
+    ad_views: int
+    video_amount: int
+    ad_amount: int
+    total_amount: int
+
+
 class Adjustment(_Model):
     """A correction of one (video, day) of a closed month."""
 
