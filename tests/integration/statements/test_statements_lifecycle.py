@@ -3,7 +3,8 @@ closed statement stays byte-identical and the next open statement carries the di
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from streamsettle.db.models import RateCard, RateCardTier
 from streamsettle.errors import Conflict
 from streamsettle.services.statements import close_month, creator_statement
+from streamsettle.services.statements.schedule import close_due_month
 from tests.integration.batch.batch_world import World
 from tests.integration.statements.ledger import adjustments, daily_totals, frozen_rows, settle
 
@@ -195,3 +197,20 @@ def test_the_database_refuses_to_change_a_closed_statement(scene: Scene, sql: st
         conn.execute(sa.text(sql))
     assert frozen_rows(world) == before
     assert len(adjustments(world)) == 1
+
+
+def test_the_scheduler_closes_the_previous_month_from_the_configured_day(scene: Scene) -> None:
+    runtime = scene.world.runtime
+    on_day_3 = dataclasses.replace(
+        runtime, settings=runtime.settings.model_copy(update={"statement_close_day": 3})
+    )
+    seoul = runtime.settings.tz
+    assert close_due_month(on_day_3, datetime(2026, 11, 2, 12, tzinfo=seoul)) is None  # too early
+    assert close_due_month(runtime, datetime(2026, 11, 20, 12, tzinfo=seoul)) is None  # off (0)
+    assert frozen_rows(scene.world)["statement_months"] == []
+    closed = close_due_month(on_day_3, datetime(2026, 11, 3, 0, 1, tzinfo=seoul))
+    assert closed is not None and (closed.month, closed.statements) == (OCT, 2)
+    assert close_due_month(on_day_3, datetime(2026, 11, 4, tzinfo=seoul)) is None  # done
+    # December's close is due but November is not settled: refused, nothing written.
+    assert close_due_month(on_day_3, datetime(2026, 12, 5, tzinfo=seoul)) is None
+    assert len(frozen_rows(scene.world)["statement_months"]) == 1
