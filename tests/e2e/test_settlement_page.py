@@ -7,13 +7,12 @@ gives, downloads the CSV and saves screenshots. Fails (never skips) without Chro
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from streamsettle.db.models import DailySettlement, DailyVideoStats, User, UserRole, Video
 from streamsettle.runtime import Runtime
@@ -21,16 +20,6 @@ from streamsettle.services.identity.passwords import hash_password
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 EMAIL, PASSWORD = "maker@e2e.test", "e2e-password-1"
 
 # (date, video, views, watched_seconds, video_amount, ad_views, ad_amount)
@@ -89,18 +78,6 @@ def _load(runtime: Runtime) -> None:
                     total_amount=video_amount + ad_amount,
                 )
             )
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 def _krw(amount: int) -> str:

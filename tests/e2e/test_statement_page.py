@@ -5,20 +5,18 @@ the JSON API. Fails (never skips) without Chromium."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from streamsettle.db.models import User
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
 from streamsettle.services.statements import close_month
-from tests.e2e.test_settlement_page import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.batch.batch_world import World
 from tests.integration.statements.ledger import settle
 
@@ -26,18 +24,6 @@ pytestmark = pytest.mark.browser
 
 EMAIL, PASSWORD = "statements@e2e.test", "e2e-password-2"
 OCT2 = date(2026, 10, 2)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 def _load(runtime: Runtime) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from rich.table import Table
 from streamsettle.cli.common import console, fail, runtime
 from streamsettle.domain.statements import month_text, parse_month
 from streamsettle.services import statements
+from streamsettle.services.statements.export import BALANCE_ROWS
 from streamsettle.services.statements.results import CreatorStatement
 
 app = typer.Typer(help="monthly statements: close months, show statements", no_args_is_help=True)
@@ -63,14 +64,7 @@ def _print(statement: CreatorStatement) -> None:
             f"adjustment: video {adj.video_id} on {adj.date.isoformat()} "
             f"({adj.previous_amount:,} → {adj.new_amount:,}): {adj.amount:+,}"
         )
-    for name in (
-        "carried_in",
-        "total_amount",
-        "adjustments_amount",
-        "payable_amount",
-        "paid_out",
-        "carried_out",
-    ):
+    for name in BALANCE_ROWS:
         console.print(f"{name.replace('_', ' '):>20}: ₩{getattr(statement, name):,}")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from streamsettle.domain.money import EXACT, truncate_krw
-from streamsettle.domain.pricing import TierSchedule
+from streamsettle.domain.pricing import TierSchedule, tier_runs
 
 
 @dataclass(frozen=True)
@@ -39,32 +39,16 @@ class Breakdown:
 def break_down(schedule: TierSchedule, counted_before: int, views: int) -> Breakdown:
     """The tiers that price views ``counted_before + 1 .. counted_before + views``; only
     tiers with at least one of those views are listed, in order."""
-    if counted_before < 0 or views < 0:
-        raise ValueError(
-            f"view counts must not be negative: counted_before={counted_before}, views={views}"
-        )
-    first, last = counted_before + 1, counted_before + views
-    tiers = schedule.tiers
     parts: list[TierPart] = []
     with localcontext(EXACT):
         total = Decimal(0)
-        for i, tier in enumerate(tiers):
-            lo = max(first, tier.from_views)
-            hi = last if i + 1 == len(tiers) else min(last, tiers[i + 1].from_views - 1)
-            if hi >= lo:
-                amount = (hi - lo + 1) * tier.unit_price
-                parts.append(TierPart(tier.from_views, tier.unit_price, hi - lo + 1, amount))
-                total += amount
+        for tier, count in tier_runs(schedule, counted_before, views):
+            amount = count * tier.unit_price
+            parts.append(TierPart(tier.from_views, tier.unit_price, count, amount))
+            total += amount
     return Breakdown(counted_before, views, tuple(parts), total)
 
 
 def tier_of(schedule: TierSchedule, n: int) -> int:
     """``from_views`` of the tier that prices the view numbered ``n`` (1-based)."""
-    if n < 1:
-        raise ValueError(f"views are numbered from 1, got {n}")
-    found = schedule.tiers[0].from_views
-    for tier in schedule.tiers:
-        if tier.from_views > n:
-            break
-        found = tier.from_views
-    return found
+    return schedule.tier_of(n).from_views

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streamsettle.services.queries.results import CreatorVideoLine, SettlementDay
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -23,25 +25,9 @@ class StatementStatus(StrEnum):
 MonthText = str
 
 
-class StatementLine(_Model):
-    video_id: int
-    title: str
-    views: int
-    ad_views: int
-    video_amount: int
-    ad_amount: int
-    total_amount: int
-
-
-class StatementDayLine(_Model):
-    """A video's daily settlement on a statement."""
-
-    date: date
-    views: int
-    ad_views: int
-    video_amount: int
-    ad_amount: int
-    total_amount: int
+# A statement's line per video and its daily settlements: the settlement queries' shapes.
+StatementLine = CreatorVideoLine
+StatementDayLine = SettlementDay
 
 
 class Adjustment(_Model):
