@@ -184,6 +184,9 @@ def _session_replica_runtime(replica_pair: ReplicaPair, redis_url: str) -> Itera
         database_url=replica_pair.primary_url,
         database_read_url=replica_pair.standby_url,
         redis_url=redis_url,
+        # Paused replay must read as "behind", not "lagging", however slow the machine is;
+        # the lag test sets its own threshold.
+        replica_max_lag_seconds=3600,
     )
     rt = Runtime.from_settings(settings)
     yield rt
