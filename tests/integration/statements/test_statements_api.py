@@ -3,6 +3,7 @@ against the settled amounts: the breakdown and the lineage both give them back t
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import date
@@ -150,7 +151,11 @@ def test_explanations_refuse_what_they_cannot_show(scene: Scene) -> None:
             path = f"/api/v1/settlements/videos/{video}/days/2026-10-02/{tail}"
             assert scene.status("GET", path, scene.headers) == (404 if video == MAX_ID else 422)
     logs = f"{base}/2026-10-02/logs"
-    for cursor in ("nope", "MjAyNi0xMC0wMlQwMDowMDowMHx4", "A" * 201):
+    edges = [  # instants that exist in their own offset but not in UTC
+        base64.urlsafe_b64encode(f"{instant}|{'0' * 32}".encode()).decode()
+        for instant in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+    ]
+    for cursor in ("nope", "MjAyNi0xMC0wMlQwMDowMDowMHx4", "A" * 201, *edges):
         assert scene.status("GET", logs, scene.headers, cursor=cursor) == 422
     assert scene.status("GET", logs, scene.headers, limit=0) == 422
 

@@ -184,7 +184,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("not a cursor this API gave out", {"cursor": cursor}) from exc
     if started_at.tzinfo is None or started_at.utcoffset() is None:
         raise InvalidInput("not a cursor this API gave out", {"cursor": cursor})
-    return started_at, session_id
+    try:
+        return started_at.astimezone(UTC), session_id
+    except OverflowError as exc:  # e.g. 0001-01-01 at +14:00 is before the year 1 in UTC
+        raise InvalidInput("not a cursor this API gave out", {"cursor": cursor}) from exc
 
 
 def _after(cursor: tuple[datetime, uuid.UUID]) -> ColumnElement[bool]:
