@@ -276,6 +276,7 @@ def measure(args: argparse.Namespace) -> None:
             str(args.workers),
             "--no-flusher",
             "--no-scheduler",
+            "--no-access-log",
         ]
         server = subprocess.Popen(command, env=env, cwd=tmp, start_new_session=True)
         session_ids: list[str] = []

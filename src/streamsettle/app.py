@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from streamsettle import __version__
+from streamsettle.api.docs import install_docs
 from streamsettle.api.errors import install_error_handlers
 from streamsettle.api.heartbeat_fast_path import HeartbeatFastPath
 from streamsettle.api.middleware import BodyLimitMiddleware, BodyLimits, RequestContextMiddleware
@@ -33,6 +34,7 @@ from streamsettle.api.routers import (
 from streamsettle.config import Settings, get_settings
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
+from streamsettle.web import admin_routes
 from streamsettle.web import routes as web_routes
 from streamsettle.web import statements as web_statements
 from streamsettle.workers import PeriodicWorker, background_workers
@@ -88,6 +90,8 @@ def create_app(
         version=__version__,
         description="Watch logs, views and daily creator settlement.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     if runtime is not None:
         app.state.runtime = runtime
@@ -107,9 +111,11 @@ def create_app(
         statements,
         web_routes,
         web_statements,
+        admin_routes,
     ):
         app.include_router(module.router)
     install_openapi(app)
+    install_docs(app)
     return app
 
 

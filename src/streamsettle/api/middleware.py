@@ -93,6 +93,8 @@ class RequestContextMiddleware:
 
 
 IMPORT_PATH = "/api/v1/admin/watch-logs/import"
+ADMIN_IMPORT_PATH = "/admin/import"
+"""The admin console's upload of the same NDJSON file, as a form."""
 AD_SLOTS_MAX_BYTES = 1024 * 1024
 """``PUT /videos/{id}/ad-slots`` takes up to 1000 placements: more than 64 KiB when indented."""
 
@@ -105,7 +107,7 @@ class BodyLimits:
     watch_log_import: int = 1024**3
 
     def for_path(self, path: str) -> int:
-        if path == IMPORT_PATH:
+        if path in (IMPORT_PATH, ADMIN_IMPORT_PATH):
             return self.watch_log_import
         if path.endswith("/ad-slots") and path.startswith("/api/v1/videos/"):
             return max(self.default, AD_SLOTS_MAX_BYTES)

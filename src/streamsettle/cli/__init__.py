@@ -17,8 +17,9 @@ from streamsettle.cli import (
     users,
     workers,
 )
-from streamsettle.cli.common import console, fail
+from streamsettle.cli.common import console, fail, hide_flag_types
 
+hide_flag_types()
 app = typer.Typer(
     help="streamsettle: watch logs, views and daily creator settlement.",
     no_args_is_help=True,
@@ -57,6 +58,9 @@ def serve(
     workers: int = typer.Option(1, min=1, help="worker processes"),
     no_flusher: bool = typer.Option(False, "--no-flusher", help="do not run the flusher"),
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="do not run the scheduler"),
+    access_log: bool = typer.Option(
+        True, "--access-log/--no-access-log", help="log one line per request to stderr"
+    ),
 ) -> None:
     """Serve the API and the settlement page."""
     import uvicorn
@@ -65,6 +69,11 @@ def serve(
         os.environ["STREAMSETTLE_RUN_FLUSHER"] = "false"
     if no_scheduler:
         os.environ["STREAMSETTLE_RUN_SCHEDULER"] = "false"
+    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        shown = "127.0.0.1"
+    base = f"http://{shown}:{port}"
+    console.print(f"streamsettle: page {base}/  API docs {base}/docs  (Ctrl-C to stop)")
     uvicorn.run(
         "streamsettle.app:build",
         factory=True,
@@ -73,8 +82,8 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        access_log=False,
-        log_level="warning",
+        access_log=access_log,
+        log_level="info" if access_log else "warning",
     )
 
 

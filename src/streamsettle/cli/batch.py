@@ -6,6 +6,7 @@ import threading
 from datetime import date, datetime
 
 import typer
+from rich import box
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -25,13 +26,16 @@ def _parse_date(value: str | None, option: str) -> date | None:
 
 
 class _Display:
-    """A Rich progress line per step and partition; one summary line per finished date."""
+    """A Rich progress line per step and partition while a date runs; one summary line per
+    finished date. The note of the last finished date (later dates needing a re-run) is kept
+    for the end of a range instead of being repeated for every date."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.tasks: dict[tuple[int | None, str | None, int | None], TaskID] = {}
+        self.tasks: dict[tuple[int | None, str | None, int | None], tuple[TaskID, str]] = {}
         self.by_run: dict[int | None, list[TaskID]] = {}
         self.lock = threading.Lock()
+        self.note: str | None = None
 
     def __call__(self, event: object) -> None:
         from streamsettle.services.batch import BatchEvent
@@ -40,20 +44,19 @@ class _Display:
         day = event.day.isoformat()
         with self.lock:
             if event.kind == "step_started":
-                label = event.step or ""
+                label = f"{day} {event.step or ''}"
                 if event.partitions and event.partitions > 1:
                     label += f" [{(event.partition or 0) + 1}/{event.partitions}]"
-                task = self.progress.add_task(f"{day} {label}", total=1)
-                self.tasks[(event.run_id, event.step, event.partition)] = task
+                task = self.progress.add_task(label, total=1)
+                self.tasks[(event.run_id, event.step, event.partition)] = (task, label)
                 self.by_run.setdefault(event.run_id, []).append(task)
             elif event.kind in ("step_finished", "step_failed"):
-                task = self.tasks[(event.run_id, event.step, event.partition)]
-                description = self.progress.tasks[task].description
+                task, label = self.tasks.pop((event.run_id, event.step, event.partition))
                 if event.kind == "step_finished":
                     note = f"[green]{event.rows} rows[/green] in {event.seconds or 0:.2f} s"
                 else:
                     note = f"[red]failed: {event.message}[/red]"
-                self.progress.update(task, completed=1, description=f"{description}  {note}")
+                self.progress.update(task, completed=1, description=f"{label}  {note}")
             elif event.kind == "run_finished":
                 for task in self.by_run.pop(event.run_id, []):
                     self.progress.remove_task(task)
@@ -65,8 +68,7 @@ class _Display:
                 if event.status != "completed" and event.message:
                     line += f": {event.message}"
                 self.progress.console.print(line)
-                if event.status == "completed" and event.message:
-                    self.progress.console.print(f"[yellow]note:[/yellow] {event.message}")
+                self.note = event.message if event.status == "completed" else None
             elif event.kind == "date_skipped":
                 self.progress.console.print(f"{day} skipped: {event.message}")
 
@@ -101,24 +103,36 @@ def run(
         fail(f"--from {first} is after --to {last}")
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with runtime() as rt, Progress(*columns, console=console) as progress:
+        display = _Display(progress)
         runs = run_range(
             rt,
             first,
             last,
             partitions=partitions or None,
-            on_event=_Display(progress),
+            on_event=display,
             skip_completed=skip_completed,
         )
+    if display.note:
+        console.print(f"[yellow]note:[/yellow] {display.note}")
     if any(r.status != "completed" for r in runs):
         raise typer.Exit(1)
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return value.astimezone().strftime("%m-%d %H:%M:%S") if value else ""
 
 
 def _duration(run_start: datetime, run_end: datetime | None) -> str:
     return f"{(run_end - run_start).total_seconds():.1f} s" if run_end else ""
+
+
+def _table(title: str, *columns: str) -> Table:
+    """A compact table that fits 80 columns: fixed columns never wrap, the last one folds."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for name in columns[:-1]:
+        table.add_column(name, no_wrap=True)
+    table.add_column(columns[-1], overflow="fold", ratio=1)
+    return table
 
 
 @app.command("status")
@@ -137,15 +151,17 @@ def status(
     if not runs:
         console.print("no batch runs" + (f" for {only}" if only else ""))
         return
-    table = Table(title="batch runs")
-    for name in ("run", "date", "status", "partitions", "worker", "started", "took", "note"):
-        table.add_column(name)
+    table = _table("batch runs", "run", "date", "status", "parts", "started", "took", "note")
     latest: dict[date, int] = {}
     for r in runs:
         latest.setdefault(r.business_date, r.id)
     for r in runs:
         note = r.error or ""
-        if r.status == "completed" and latest[r.business_date] == r.id and r.business_date in stale:
+        if r.status == "running":
+            note = f"on {r.worker}"
+        elif (
+            r.business_date in stale and r.status == "completed" and latest[r.business_date] == r.id
+        ):
             note = f"needs a re-run: {stale[r.business_date]}"
         colour = {"completed": "green", "failed": "red"}.get(r.status, "yellow")
         table.add_row(
@@ -153,27 +169,30 @@ def status(
             r.business_date.isoformat(),
             f"[{colour}]{r.status}[/{colour}]",
             str(r.partitions),
-            r.worker,
             _when(r.started_at),
             _duration(r.started_at, r.finished_at),
             note,
         )
     console.print(table)
     if stale:
-        days = ", ".join(d.isoformat() for d in stale)
+        first, last = min(stale).isoformat(), max(stale).isoformat()
+        listed = (
+            ", ".join(d.isoformat() for d in sorted(stale))
+            if len(stale) <= 3
+            else f"from {first} to {last}"
+        )
         console.print(
-            f"[yellow]{len(stale)} date(s) need a re-run: {days}[/yellow] (dates with late "
-            "watch logs are re-run by the scheduler within a minute; the others with "
-            "streamsettle batch run --from D1 --to D2)"
+            f"[yellow]{len(stale)} date(s) need a re-run: {listed}[/yellow]. "
+            "Dates with late watch logs are "
+            "re-run by the scheduler within a minute; the others with "
+            f"streamsettle batch run --from {first} --to {last}"
         )
     if only is not None:
         console.print(_steps_table(runs[0]))
 
 
 def _steps_table(run: BatchRun) -> Table:
-    table = Table(title=f"steps of run {run.id}")
-    for name in ("step", "partition", "status", "rows", "took", "error"):
-        table.add_column(name)
+    table = _table(f"steps of run {run.id}", "step", "partition", "status", "rows", "took", "error")
     for step in run.steps:
         table.add_row(
             step.name,

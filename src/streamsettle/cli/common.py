@@ -16,6 +16,22 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def hide_flag_types() -> None:
+    """Typer labels every option with its type in the help, flags too (``--json <bool>``),
+    though a flag takes no value: give flags no label, as Click does."""
+    from typer.core import TyperOption
+
+    labelled = TyperOption.display_type_rich
+    if getattr(labelled, "flags_hidden", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag and self.metavar is None else labelled(self, ctx)
+
+    display_type_rich.flags_hidden = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign,assignment]
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)

@@ -40,8 +40,10 @@ def import_logs(
 ) -> None:
     """Import historical watch logs; idempotent on session id.
 
-    Exit status: 0 when every line was stored or a duplicate, 2 when lines were rejected
-    (the valid ones are stored), 1 when the import could not run or was interrupted."""
+    Exit status:
+    0  every line was stored or is a duplicate
+    2  lines were rejected (the valid ones are stored)
+    1  the import could not run or was interrupted"""
     from streamsettle.services.ingest.importer import import_watch_logs
 
     if file == "-":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
@@ -18,16 +16,11 @@ from streamsettle.api.schemas.batch import (
     BatchStepPublic,
 )
 from streamsettle.db.models import BatchRun
-from streamsettle.domain.periods import Period, PeriodOutOfRange, period_range
-from streamsettle.errors import InvalidInput
 from streamsettle.http.deps import RuntimeDep
-from streamsettle.logging import get_logger
-from streamsettle.runtime import Runtime
-from streamsettle.services.batch import execute_run, prepare_run
 from streamsettle.services.batch import repository as repo
+from streamsettle.services.batch.backfill import start_backfill
 
 router = APIRouter(prefix="/api/v1", tags=["batch"])
-log = get_logger(__name__)
 
 RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
@@ -58,35 +51,6 @@ def _public(run: BatchRun) -> BatchRunPublic:
     )
 
 
-def _settleable(day: dt.date) -> dt.date:
-    """A date whose day, week and month (the batch rolls up all three) are supported dates."""
-    try:
-        for period in Period:
-            period_range(period, day)
-    except PeriodOutOfRange as exc:
-        raise InvalidInput(str(exc), {"date": day.isoformat()}) from exc
-    return day
-
-
-def _execute_in_background(runtime: Runtime, run_id: int, admin_id: int) -> None:
-    """Run the batch in a thread; the admin's reads stay on the primary until the replica
-    has replayed its results (pinned here, before the 202 is sent; released by the thread)."""
-    replica = runtime.db.replica
-    if replica is not None:
-        replica.pin(admin_id)
-
-    def target() -> None:
-        try:
-            execute_run(runtime, run_id)
-        except Exception:  # execute_run records failures; this is only a last resort
-            log.exception("batch run crashed", run_id=run_id)
-        finally:
-            if replica is not None:
-                replica.release(admin_id)
-
-    threading.Thread(target=target, name=f"batch-run-{run_id}", daemon=True).start()
-
-
 @router.post(
     "/admin/batch-runs",
     status_code=status.HTTP_202_ACCEPTED,
@@ -98,8 +62,7 @@ def start_batch_run(
     body: BatchRunCreate, admin: AdminUser, runtime: RuntimeDep
 ) -> BatchRunAccepted:
     """Settle a business date in the background; follow it with GET …/batch-runs/{run_id}."""
-    run_id = prepare_run(runtime, _settleable(body.date))
-    _execute_in_background(runtime, run_id, admin.id)
+    run_id = start_backfill(runtime, body.date, body.date, user_id=admin.id)
     return BatchRunAccepted(run_id=run_id, status="running")
 
 

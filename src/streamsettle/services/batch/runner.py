@@ -200,7 +200,8 @@ def _later_dates(db: Database, day: date) -> str | None:
         return None
     return (
         f"{len(later)} later settled date(s) need a re-run, from {later[0].isoformat()} "
-        f"to {later[-1].isoformat()} (streamsettle batch run --from ... --to ...)"
+        f"to {later[-1].isoformat()} (streamsettle batch run --from {later[0].isoformat()} "
+        f"--to {later[-1].isoformat()})"
     )
 
 

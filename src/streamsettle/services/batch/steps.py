@@ -128,8 +128,19 @@ def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:
         )
         result = conn.execute(clause, {key: params[key] for key in used})
         if not sql.lstrip().upper().startswith("DELETE"):
-            written += max(result.rowcount, 0)
+            written += _rows_written(conn, result.rowcount)
     return written
+
+
+def _rows_written(conn: Connection, rowcount: int) -> int:
+    """The rows the last statement wrote. Python's sqlite3 reports -1 for a statement that
+    does not start with INSERT/UPDATE/DELETE (``WITH … INSERT``): SQLite's ``changes()``
+    has the count."""
+    if rowcount >= 0:
+        return rowcount
+    if conn.dialect.name == "sqlite":
+        return int(conn.exec_driver_sql("SELECT changes()").scalar_one())
+    return 0
 
 
 # Window sorts and hash aggregates of a big day spill to disk at the 4 MB default.

@@ -1,0 +1,291 @@
+"""What the admin console reads besides the shared queries: a backfill's progress, the
+settled days a rate card re-prices, the top tables with their owners and amounts, and the
+lists to pick a creator or a video from.
+
+The top tables rank with ``stats.top_videos`` / ``stats.top_ads`` (five rows) and then
+fetch those five rows' owners and settled amounts, so they cost what the rankings cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from streamsettle.db.models import (
+    Ad,
+    BatchRun,
+    BatchStep,
+    DailyAdSettlement,
+    DailySettlement,
+    RateCard,
+    User,
+    UserRole,
+    Video,
+)
+from streamsettle.domain.periods import DateRange, Period
+from streamsettle.services.batch.steps import PARTITIONED, STEP_NAMES
+from streamsettle.services.queries.results import Metric
+from streamsettle.services.queries.stats import top_ads, top_videos
+
+
+@dataclass(frozen=True)
+class BackfillDay:
+    date: date
+    status: str
+    """waiting (no run of this backfill yet), running, completed or failed."""
+    run_id: int | None
+    steps_done: int
+    steps_total: int
+    current_step: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    days: list[BackfillDay]
+    refused: str | None
+
+    @property
+    def finished(self) -> bool:
+        if self.refused or any(d.status == "failed" for d in self.days):
+            return True
+        return all(d.status == "completed" for d in self.days)
+
+    @property
+    def completed(self) -> int:
+        return sum(d.status == "completed" for d in self.days)
+
+
+def backfill_progress(
+    session: Session, dates: DateRange, first_run_id: int, refused: str | None = None
+) -> BackfillProgress:
+    """Each date's latest run since ``first_run_id`` (the backfill's first run) with its
+    steps; a date without one is still waiting."""
+    runs = {
+        run.business_date: run
+        for run in session.scalars(
+            select(BatchRun)
+            .where(BatchRun.business_date.between(dates.start, dates.end))
+            .where(BatchRun.id >= first_run_id)
+            .order_by(BatchRun.id)
+        )
+    }
+    steps: dict[int, list[BatchStep]] = {}
+    if runs:
+        for step in session.scalars(
+            select(BatchStep)
+            .where(BatchStep.run_id.in_([r.id for r in runs.values()]))
+            .order_by(BatchStep.id)
+        ):
+            steps.setdefault(step.run_id, []).append(step)
+    days = []
+    for day in dates.days():
+        run = runs.get(day)
+        if run is None:
+            days.append(BackfillDay(day, "waiting", None, 0, len(STEP_NAMES), None, None))
+            continue
+        own = steps.get(run.id, [])
+        total = sum(run.partitions if name in PARTITIONED else 1 for name in STEP_NAMES)
+        done = sum(s.status == "completed" for s in own)
+        current = next((s.name for s in own if s.status == "running"), None)
+        days.append(
+            BackfillDay(day, run.status, run.id, done, max(total, done), current, run.error)
+        )
+    return BackfillProgress(days, refused)
+
+
+def settled_dates(session: Session) -> list[date]:
+    """Dates whose latest run completed, oldest first."""
+    latest = (
+        select(BatchRun.business_date, func.max(BatchRun.id).label("run_id"))
+        .group_by(BatchRun.business_date)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(latest.c.business_date)
+            .join(BatchRun, BatchRun.id == latest.c.run_id)
+            .where(BatchRun.status == "completed")
+            .order_by(latest.c.business_date)
+        )
+    )
+
+
+def days_repriced_by(session: Session, card: RateCard) -> list[date]:
+    """Settled dates the card is in force on that were last settled before it was added:
+    their amounts change when they are re-run."""
+    following = session.scalar(
+        select(func.min(RateCard.effective_from)).where(
+            RateCard.effective_from > card.effective_from
+        )
+    )
+    finished = (
+        select(BatchRun.business_date, func.max(BatchRun.finished_at).label("finished_at"))
+        .where(BatchRun.status == "completed", BatchRun.business_date >= card.effective_from)
+        .group_by(BatchRun.business_date)
+    )
+    if following is not None:
+        finished = finished.where(BatchRun.business_date < following)
+    return [
+        day
+        for day, at in session.execute(finished.order_by(BatchRun.business_date)).all()
+        if at is not None and at < card.created_at
+    ]
+
+
+@dataclass(frozen=True)
+class TopVideoLine:
+    rank: int
+    video_id: int
+    title: str
+    creator_id: int
+    creator: str
+    views: int
+    watched_seconds: int
+    total_amount: int
+
+
+@dataclass(frozen=True)
+class TopAdLine:
+    rank: int
+    ad_id: int
+    title: str
+    advertiser: str
+    ad_views: int
+    amount: int
+
+
+def top_videos_with_owners(
+    session: Session, admin: User, *, metric: Metric, period: Period, day: date
+) -> list[TopVideoLine]:
+    """The top five videos of every creator, with their creator and settled total."""
+    top = top_videos(session, admin, metric=metric, period=period, day=day)
+    ids = [item.video_id for item in top.items]
+    if not ids:
+        return []
+    dates = top.range
+    owners = {
+        video_id: (creator_id, name)
+        for video_id, creator_id, name in session.execute(
+            select(Video.id, Video.creator_id, User.display_name)
+            .join(User, User.id == Video.creator_id)
+            .where(Video.id.in_(ids))
+        ).all()
+    }
+    amounts = dict(
+        session.execute(
+            select(DailySettlement.video_id, func.sum(DailySettlement.total_amount))
+            .where(DailySettlement.video_id.in_(ids))
+            .where(DailySettlement.business_date.between(dates.start, dates.end))
+            .group_by(DailySettlement.video_id)
+        ).all()
+    )
+    return [
+        TopVideoLine(
+            rank=item.rank,
+            video_id=item.video_id,
+            title=item.title,
+            creator_id=owners[item.video_id][0],
+            creator=owners[item.video_id][1],
+            views=item.views,
+            watched_seconds=item.watched_seconds,
+            total_amount=int(amounts.get(item.video_id) or 0),
+        )
+        for item in top.items
+    ]
+
+
+def top_ads_with_owners(
+    session: Session, admin: User, *, period: Period, day: date
+) -> list[TopAdLine]:
+    """The top five ads, with their advertiser and the amount they earned creators."""
+    top = top_ads(session, admin, period=period, day=day)
+    ids = [item.ad_id for item in top.items]
+    if not ids:
+        return []
+    dates = top.range
+    owners = dict(
+        session.execute(
+            select(Ad.id, User.display_name)
+            .join(User, User.id == Ad.owner_id)
+            .where(Ad.id.in_(ids))
+        ).all()
+    )
+    amounts = dict(
+        session.execute(
+            select(DailyAdSettlement.ad_id, func.sum(DailyAdSettlement.amount))
+            .where(DailyAdSettlement.ad_id.in_(ids))
+            .where(DailyAdSettlement.business_date.between(dates.start, dates.end))
+            .group_by(DailyAdSettlement.ad_id)
+        ).all()
+    )
+    return [
+        TopAdLine(
+            rank=item.rank,
+            ad_id=item.ad_id,
+            title=item.title,
+            advertiser=owners[item.ad_id],
+            ad_views=item.ad_views,
+            amount=int(amounts.get(item.ad_id) or 0),
+        )
+        for item in top.items
+    ]
+
+
+@dataclass(frozen=True)
+class CreatorLine:
+    user_id: int
+    display_name: str
+    email: str
+    videos: int
+
+
+def creators(session: Session, limit: int = 500) -> list[CreatorLine]:
+    """Creators by name, with their number of videos."""
+    counts = (
+        select(Video.creator_id, func.count().label("videos")).group_by(Video.creator_id).subquery()
+    )
+    rows = session.execute(
+        select(User.id, User.display_name, User.email, func.coalesce(counts.c.videos, 0))
+        .join(UserRole, (UserRole.user_id == User.id) & (UserRole.role == "creator"))
+        .outerjoin(counts, counts.c.creator_id == User.id)
+        .order_by(User.display_name, User.id)
+        .limit(limit)
+    ).all()
+    return [CreatorLine(int(i), name, email, int(n)) for i, name, email, n in rows]
+
+
+@dataclass(frozen=True)
+class VideoLine:
+    video_id: int
+    title: str
+    creator: str
+    duration_seconds: int
+    slots: int
+    created_at: datetime
+
+
+def videos(session: Session, *, creator_id: int | None = None, limit: int = 200) -> list[VideoLine]:
+    """The newest videos first, with their creator and number of ad slots."""
+    query = (
+        select(Video, User.display_name)
+        .join(User, User.id == Video.creator_id)
+        .order_by(Video.id.desc())
+        .limit(limit)
+    )
+    if creator_id is not None:
+        query = query.where(Video.creator_id == creator_id)
+    return [
+        VideoLine(
+            video.id,
+            video.title,
+            name,
+            video.duration_seconds,
+            len(video.ad_slots),
+            video.created_at,
+        )
+        for video, name in session.execute(query).all()
+    ]
