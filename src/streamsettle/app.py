@@ -35,8 +35,10 @@ from streamsettle.config import Settings, get_settings
 from streamsettle.logging import configure_logging
 from streamsettle.runtime import Runtime
 from streamsettle.web import admin_routes
+from streamsettle.web import advertiser as web_advertiser
 from streamsettle.web import routes as web_routes
 from streamsettle.web import statements as web_statements
+from streamsettle.web import studio as web_studio
 from streamsettle.workers import PeriodicWorker, background_workers
 
 
@@ -112,6 +114,8 @@ def create_app(
         web_routes,
         web_statements,
         admin_routes,
+        web_studio,
+        web_advertiser,
     ):
         app.include_router(module.router)
     install_openapi(app)

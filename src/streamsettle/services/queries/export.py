@@ -1,13 +1,15 @@
-"""A creator's settlement as CSV: one row per video per settled day (API and CLI share it).
+"""CSV files: a creator's settlement (API and CLI) and the pages' tables, one writer for all.
 
-Rows stream from the database in date, then video id order. A title that a spreadsheet
-would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return)
-is prefixed with ``'`` so that opening the file never runs anything.
+The settlement has one row per video per settled day, streamed from the database in date,
+then video id order. In every file, a text that a spreadsheet would read as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with ``'`` so
+that opening the file never runs anything.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from sqlalchemy import select
@@ -32,6 +34,17 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _safe_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def write_rows(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write a header and rows (texts made formula-safe); returns the number of data rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([_safe_text(v) if isinstance(v, str) else v for v in row])
+        count += 1
+    return count
 
 
 def csv_filename(creator_id: int, dates: DateRange) -> str:
@@ -59,21 +72,4 @@ def write_creator_csv(session: Session, creator_id: int, dates: DateRange, out: 
         .order_by(s.business_date, s.video_id)
         .execution_options(yield_per=2000)
     )
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    count = 0
-    for row in rows:
-        writer.writerow(
-            (
-                row.business_date.isoformat(),
-                row.video_id,
-                _safe_text(row.title),
-                row.views,
-                row.ad_views,
-                row.video_amount,
-                row.ad_amount,
-                row.total_amount,
-            )
-        )
-        count += 1
-    return count
+    return write_rows(out, COLUMNS, rows)  # a date writes as ISO 8601
