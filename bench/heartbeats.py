@@ -245,21 +245,42 @@ def forget_sessions(session_ids: list[str]) -> None:
     client.close()
 
 
+def server_env(url: str) -> dict[str, str]:
+    """The server's settings: this run's database, Redis, heartbeat limits out of the way
+    (one client address sends everything)."""
+    return {
+        **os.environ,
+        "STREAMSETTLE_DATABASE_URL": url,
+        "STREAMSETTLE_REDIS_URL": REDIS_URL,
+        "STREAMSETTLE_JWT_SECRET": BENCH_SECRET,
+        "STREAMSETTLE_HEARTBEAT_RATE_PER_IP": "1000000000",
+        "STREAMSETTLE_HEARTBEAT_RATE_PER_SESSION": "1000000000",
+        "STREAMSETTLE_LOG_LEVEL": "WARNING",
+    }
+
+
+def start_server(port: int, workers: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
+    """``streamsettle serve`` without workers, in its own process group."""
+    command = [
+        str(Path(sys.executable).parent / "streamsettle"),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-flusher",
+        "--no-scheduler",
+        "--no-access-log",
+    ]
+    return subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
+
+
 def measure(args: argparse.Namespace) -> None:
     tool = args.tool or ("wrk" if shutil.which("wrk") else "httpx")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         video_ids, viewer_ids = seed_catalogue(url, videos=50, viewers=200)
-        env = {
-            **os.environ,
-            "STREAMSETTLE_DATABASE_URL": url,
-            "STREAMSETTLE_REDIS_URL": REDIS_URL,
-            "STREAMSETTLE_JWT_SECRET": BENCH_SECRET,
-            "STREAMSETTLE_HEARTBEAT_RATE_PER_IP": "1000000000",
-            "STREAMSETTLE_HEARTBEAT_RATE_PER_SESSION": "1000000000",
-            "STREAMSETTLE_LOG_LEVEL": "WARNING",
-        }
         tokens: list[str] = []
         if args.auth:
             from streamsettle.config import Settings
@@ -267,18 +288,7 @@ def measure(args: argparse.Namespace) -> None:
 
             settings = Settings(_env_file=None, jwt_secret=BENCH_SECRET, embedded=False)
             tokens = [issue_access_token(settings, v, ["viewer"])[0] for v in viewer_ids]
-        command = [
-            str(Path(sys.executable).parent / "streamsettle"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--no-flusher",
-            "--no-scheduler",
-            "--no-access-log",
-        ]
-        server = subprocess.Popen(command, env=env, cwd=tmp, start_new_session=True)
+        server = start_server(port, args.workers, server_env(url), tmp)
         session_ids: list[str] = []
         try:
             wait_ready(base, server)

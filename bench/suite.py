@@ -39,6 +39,7 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("load", "bench.load"),
     Benchmark("heartbeats", "bench.heartbeats"),
+    Benchmark("login_flood", "bench.login_flood"),
     Benchmark("import_logs", "bench.import_logs"),
     Benchmark("batch_day", "bench.batch_day"),
     Benchmark("query_latency", "bench.query_latency"),

@@ -98,6 +98,12 @@ def make_settings(**overrides: object) -> Settings:
         "log_json": False,
         "run_flusher": False,
         "run_scheduler": False,
+        # Tests log in and refresh far more often than people do; the limit tests set theirs.
+        "login_rate_per_ip": 1_000_000,
+        "login_rate_per_account": 1_000_000,
+        "refresh_rate_per_ip": 1_000_000,
+        "refresh_rate_per_account": 1_000_000,
+        "password_hash_queue": 64,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

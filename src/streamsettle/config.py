@@ -78,6 +78,27 @@ class Settings(BaseSettings):
     heartbeat_rate_per_session: int = Field(default=5, gt=0, description="heartbeats/s per session")
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    auth_rate_window_seconds: int = Field(
+        default=60, gt=0, description="the fixed window of the login and refresh limits"
+    )
+    login_rate_per_ip: int = Field(default=30, gt=0, description="logins per window per IP")
+    login_rate_per_account: int = Field(
+        default=10, gt=0, description="logins per window per email, from any address"
+    )
+    refresh_rate_per_ip: int = Field(default=60, gt=0, description="refreshes per window per IP")
+    refresh_rate_per_account: int = Field(
+        default=30, gt=0, description="refreshes per window per user"
+    )
+    password_hash_workers: int = Field(
+        default=1, gt=0, description="threads per process that hash and check passwords"
+    )
+    password_hash_queue: int = Field(
+        default=4, ge=0, description="password checks that may wait for a thread; more: 503"
+    )
+    password_hash_nice: int = Field(
+        default=19, ge=0, le=19, description="the hashing threads' CPU niceness (Linux)"
+    )
+
     batch_partitions: int = Field(default=0, ge=0, description="0 means the number of cores")
     batch_schedule_time: str = "00:30"
     batch_stale_after_seconds: int = Field(default=120, gt=0)

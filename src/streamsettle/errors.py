@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+RETRY_AFTER_SECONDS = 2
+"""What a 503 tells the client to wait: a restarted server or a failover takes about that."""
+
 
 class StreamsettleError(Exception):
     status_code = 500
@@ -68,3 +71,11 @@ class BatchRefused(StreamsettleError):
 class ServiceUnavailable(StreamsettleError):
     status_code = 503
     code = "unavailable"
+
+
+def retry_after(exc: StreamsettleError) -> int | None:
+    """The seconds a client should wait before retrying: the error's own figure, else
+    ``RETRY_AFTER_SECONDS`` for every 503 (each 503 carries a Retry-After)."""
+    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
+        return int(exc.details["retry_after_seconds"])
+    return RETRY_AFTER_SECONDS if exc.status_code == 503 else None

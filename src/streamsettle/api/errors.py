@@ -14,7 +14,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streamsettle.api.middleware import BodyTooLarge
-from streamsettle.errors import Conflict, ServiceUnavailable, StreamsettleError
+from streamsettle.errors import (
+    RETRY_AFTER_SECONDS,
+    Conflict,
+    ServiceUnavailable,
+    StreamsettleError,
+    retry_after,
+)
 from streamsettle.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,8 +40,6 @@ _HTTP_CODES = {
     503: "unavailable",
 }
 
-RETRY_AFTER_SECONDS = 2
-"""What a 503 tells the client to wait: a restarted server or a failover takes about that."""
 
 _DATABASE_DOWN: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,  # connection refused or lost, server shutting down, deadlock
@@ -74,9 +78,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def domain_error_response(exc: StreamsettleError) -> JSONResponse:
     """A domain error as the contract's body (also used by the heartbeat fast path)."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    if isinstance(exc.details, dict) and "retry_after_seconds" in exc.details:
-        headers = {"Retry-After": str(exc.details["retry_after_seconds"])}
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    seconds = retry_after(exc)
+    if seconds is not None:
+        headers["Retry-After"] = str(seconds)
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 
@@ -136,7 +141,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 503:
+            headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+        return error_response(exc.status_code, code, str(exc.detail), None, headers)
 
     async def _backend(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_error_response(exc, request.url.path)

@@ -8,6 +8,7 @@ import typer
 
 from streamsettle.cli.common import console, fail, runtime
 from streamsettle.services.identity import accounts
+from streamsettle.services.identity.password_policy import check_password
 
 app = typer.Typer(help="users commands", no_args_is_help=True)
 
@@ -39,9 +40,9 @@ def create_admin(
             else:
                 console.print(f"{user.email} (id {user.id}) is already an admin")
             return
-        accounts.normalize_email(email)  # a bad email fails before the password prompt
+        normalized = accounts.normalize_email(email)  # a bad email fails before the prompt
         password = _read_password(password_stdin)
-        accounts.check_password(password)
+        check_password(password, email=normalized, name=display_name)
         user = accounts.create_user(
             session, email=email, password=password, display_name=display_name, roles=["admin"]
         )

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from streamsettle.db.models import Ad, AdSlot, User, Video
 from streamsettle.domain.slots import default_slot_positions, fill_round_robin
+from streamsettle.domain.text import has_control_characters
 from streamsettle.errors import Forbidden, InvalidInput, NotFound
-from streamsettle.services.identity.accounts import has_control_characters
 
 MAX_TITLE_LENGTH = 300
 MAX_VIDEO_SECONDS = 86_400
@@ -47,7 +47,7 @@ def _check_title(title: str) -> str:
     if not title.strip() or len(title) > MAX_TITLE_LENGTH or has_control_characters(title):
         raise InvalidInput(
             f"title must be 1 to {MAX_TITLE_LENGTH} characters, not blank and without "
-            "control characters",
+            "control or bidirectional-override characters",
             {"field": "title"},
         )
     return title.strip()

@@ -61,10 +61,21 @@ class LiveSession:
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``per_second`` reports per one-second window for ``key`` (e.g. ``ip:1.2.3.4``)."""
+    """At most ``count`` events for ``key`` (e.g. ``ip:1.2.3.4``) per fixed window of
+    ``window_ms``: heartbeats count in one-second windows, logins in minutes."""
 
     key: str
-    per_second: int
+    count: int
+    window_ms: int = 1000
+
+    def window_key(self, now_ms: int) -> str:
+        """The counter of the window ``now_ms`` falls in."""
+        return f"rl:{self.key}:{self.window_ms}:{now_ms // self.window_ms}"
+
+    @property
+    def spec(self) -> str:
+        """``count:window_ms``, as the Lua counting function reads it."""
+        return f"{self.count}:{self.window_ms}"
 
 
 @dataclass(frozen=True, slots=True)

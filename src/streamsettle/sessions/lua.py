@@ -7,13 +7,39 @@ far below that, and integers are written back with ``%d`` so that no exponent fo
 
 from __future__ import annotations
 
-REPORT = """
+COUNT = """
+-- Count one event in each window counter K[i] (i >= first) against its limit A[i + shift],
+-- 'count:window_ms'. The ms until the window of the first limit passed ends, or 0; the
+-- limits after that one are not counted.
+local function count_against(K, first, A, shift, now)
+  for i = first, #K do
+    local most, window = string.match(A[i + shift], '(%d+):(%d+)')
+    window = tonumber(window)
+    local count = redis.call('INCR', K[i])
+    if count == 1 then redis.call('PEXPIRE', K[i], 2 * window) end
+    if count > tonumber(most) then return window - now % window end
+  end
+  return 0
+end
+"""
+
+LIMIT = (
+    COUNT
+    + """
+-- KEYS: the window counters (``Limit.window_key``); ARGV: 1 now_ms, 2.. each key's limit.
+return count_against(KEYS, 1, ARGV, 1, tonumber(ARGV[1]))
+"""
+)
+
+REPORT = (
+    COUNT
+    + """
 -- Any number of reports in one call, applied in order (one round trip for a whole batch
 -- of heartbeats). For each report, ARGV[r] is one space-separated string (one argument for
 -- the client to encode, not eleven):
 --   1 session id, 2 now_ms, 3 caller ('-' = anonymous), 4 seq, 5 position_ms,
 --   6 playing '1'|'0', 7 stop '1'|'0', 8 grace_ms, 9 check the caller's token '1'|'0',
---   10.. its rate limits (L of them);
+--   10.. its rate limits (L of them, each 'count:window_ms');
 -- and its 7 + L keys follow the previous report's in KEYS:
 --   1 session hash, 2 live zset, 3 ended zset, 4 changed set (sessions to checkpoint),
 --   5 revocations-loaded marker, 6 the token's revoked marker, 7 its login's revoked marker,
@@ -26,13 +52,8 @@ local function report(K, A)
   if check and redis.call('EXISTS', K[5]) == 0 then
     return {'revocations_missing', 0, '', 0}
   end
-  for i = 8, #K do
-    local count = redis.call('INCR', K[i])
-    if count == 1 then redis.call('PEXPIRE', K[i], 2000) end
-    if count > tonumber(A[i + 2]) then
-      return {'rate_limited', 0, '', 1000 - now % 1000}
-    end
-  end
+  local retry_after = count_against(K, 8, A, 2, now)
+  if retry_after > 0 then return {'rate_limited', 0, '', retry_after} end
   if check and redis.call('EXISTS', K[6], K[7]) > 0 then
     return {'revoked', 0, '', 0}
   end
@@ -97,6 +118,7 @@ for r = 1, #ARGV do
 end
 return replies
 """
+)
 
 CLAIM = """
 -- KEYS: 1 live zset, 2 ended zset

@@ -7,7 +7,8 @@ Keys (prefix ``playback:``):
 - ``day:{date}``    zset id -> start ms, the sessions that started on a business date
 - ``changed``       set of ids started or changed since the flusher last checkpointed them
 - ``intact``        a marker; missing means Redis lost its data (see ``lost_data``)
-- ``rl:{key}:{s}``  fixed one-second rate-limit windows (expire after 2 s)
+- ``rl:{key}:{window ms}:{n}``  fixed rate-limit windows (``Limit.window_key``; they
+  expire after two windows)
 """
 
 from __future__ import annotations
@@ -112,10 +113,9 @@ def report_call(
     """KEYS and ARGV of the ``REPORT`` script (see ``lua.REPORT`` for their meaning); the
     caller's token is checked when ``revocation_keys`` are given."""
     sid = str(report.session_id)
-    window = report.now_ms // 1000
     keys = [SESSION_PREFIX + sid, LIVE_KEY, ENDED_KEY, CHANGED_KEY]
     keys += revocation_keys or _UNCHECKED
-    keys += [f"{PREFIX}rl:{limit.key}:{window}" for limit in limits]
+    keys += [PREFIX + limit.window_key(report.now_ms) for limit in limits]
     caller = "-" if report.caller_id is None else report.caller_id
     fields = [
         sid,
@@ -127,7 +127,7 @@ def report_call(
         1 if report.stop else 0,
         WALL_CLOCK_GRACE_MS,
         0 if revocation_keys is None else 1,
-        *(limit.per_second for limit in limits),
+        *(limit.spec for limit in limits),
     ]
     return keys, [" ".join(map(str, fields))]
 

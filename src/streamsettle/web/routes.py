@@ -18,8 +18,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from streamsettle import __version__
-from streamsettle.errors import AuthenticationFailed, Forbidden
-from streamsettle.http.deps import RuntimeDep
+from streamsettle.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    RateLimited,
+    ServiceUnavailable,
+    retry_after,
+)
+from streamsettle.http.deps import RuntimeDep, client_ip
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
 from streamsettle.services.queries.export import csv_filename, write_creator_csv
@@ -130,11 +136,17 @@ def login(
     if not email or not password:
         error = "Enter your email and password."
         return _page(request, "login.html", _login_context(runtime, error, email), 422)
+    ip = client_ip(request, runtime.settings)
     try:
         with runtime.db.session() as session:
-            pair = auth.login(session, runtime.settings, email=email, password=password)
+            pair = auth.login(session, runtime, email=email, password=password, ip=ip)
     except AuthenticationFailed as exc:
         return _page(request, "login.html", _login_context(runtime, exc.message, email), 401)
+    except (RateLimited, ServiceUnavailable) as exc:  # Retry-After, as the API's answer has
+        context = _login_context(runtime, exc.message, email)
+        response = _page(request, "login.html", context, exc.status_code)
+        response.headers["Retry-After"] = str(retry_after(exc))
+        return response
     response = RedirectResponse("/", status_code=303)
     web_session.store_tokens(request, response, runtime, pair)
     return response

@@ -21,6 +21,7 @@ from fastapi import Request, Response
 
 from streamsettle.db.models import User
 from streamsettle.errors import AuthenticationFailed
+from streamsettle.http.deps import client_ip
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth, revocation
 from streamsettle.services.identity.auth import TokenPair
@@ -57,7 +58,7 @@ def current_session(request: Request, runtime: Runtime) -> WebSession | None:
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     if claims is None and refresh_token:
         try:
-            renewed = auth.refresh(runtime, refresh_token)
+            renewed = auth.refresh(runtime, refresh_token, ip=client_ip(request, runtime.settings))
         except AuthenticationFailed:
             return None
         claims = _valid_claims(runtime, renewed.access_token)

@@ -178,3 +178,55 @@ def test_a_well_formed_token_of_a_real_user_still_passes(
     response = client.get("/api/v1/me", headers=bearer(_token(runtime, sub=str(ids["me"]))))
     assert response.status_code == 200, response.text
     assert response.json()["id"] == ids["me"]
+
+
+BIDI_AND_CONTROLS = [
+    "evil\u202egpj.exe",
+    "left\u2066isolate",
+    "mark\u200f",
+    "tab\there",
+    "c1\x85inside",
+]
+
+
+@pytest.mark.parametrize("text", BIDI_AND_CONTROLS)
+def test_free_text_with_control_or_bidi_characters_is_422(
+    client: TestClient, owner: tuple[dict[str, str], dict[str, int]], text: str
+) -> None:
+    headers, _ = owner
+    signup = {"email": "t@example.com", "password": "e2e-password-1", "display_name": text}
+    error = _error(client.post("/api/v1/auth/signup", json=signup), 422, "invalid_input")
+    assert "bidirectional" in error["message"] and error["details"]["field"] == "display_name"
+    for path in ("/api/v1/videos", "/api/v1/ads"):
+        answer = client.post(path, json={"title": text, "duration_seconds": 10}, headers=headers)
+        error = _error(answer, 422, "invalid_input")
+        assert "bidirectional" in error["message"] and error["details"]["field"] == "title"
+
+
+def test_free_text_has_length_limits(
+    client: TestClient, owner: tuple[dict[str, str], dict[str, int]]
+) -> None:
+    headers, _ = owner
+    signup = {"email": "t@example.com", "password": "e2e-password-1", "display_name": "n" * 201}
+    _error(client.post("/api/v1/auth/signup", json=signup), 422, "invalid_input")
+    video = {"title": "t" * 301, "duration_seconds": 10}
+    _error(client.post("/api/v1/videos", json=video, headers=headers), 422, "invalid_input")
+    # a title of emoji joined with U+200D (a format character, not a control) is fine
+    family = {"title": "\U0001f468\u200d\U0001f469\u200d\U0001f467 night", "duration_seconds": 10}
+    assert client.post("/api/v1/videos", json=family, headers=headers).status_code == 201
+
+
+def test_a_user_agent_with_control_characters_is_422_and_a_long_one_is_cut(
+    client: TestClient, runtime: Runtime, owner: tuple[dict[str, str], dict[str, int]]
+) -> None:
+    _, ids = owner
+    start = {"video_id": ids["video"]}
+    # U+202E sent as UTF-8 reaches the app as Latin-1 text with a C1 control in it
+    bidi = {"User-Agent": "evil\u202egpj".encode()}
+    answer = client.post("/api/v1/playback/sessions", json=start, headers=bidi)  # type: ignore[arg-type]
+    error = _error(answer, 422, "invalid_input")
+    assert error["details"] == {"field": "user-agent"}
+    long_agent = {"User-Agent": "Mozilla/5.0 " + "x" * 2000}
+    assert (
+        client.post("/api/v1/playback/sessions", json=start, headers=long_agent).status_code == 201
+    )

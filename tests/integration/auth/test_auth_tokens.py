@@ -88,7 +88,7 @@ def test_unknown_and_expired_refresh_tokens_are_401(client: TestClient, runtime:
     past = datetime.now(UTC) - timedelta(days=31)
     with runtime.db.session() as session:
         old = auth.login(
-            session, runtime.settings, email="exp@example.com", password="correct horse battery",
+            session, runtime, email="exp@example.com", password="correct horse battery",
             now=past,
         )  # fmt: skip
     status, body = _refresh(client, old.refresh_token)

@@ -196,7 +196,7 @@ def test_chunks_written_side_by_side_count_cross_chunk_duplicates_exactly(
     monkeypatch.setattr(importer, "CHUNK_LINES", 2)
     v = stack.world.video_id
     ids = [str(uuid.UUID(int=100 + n, version=4)) for n in range(6)]
-    agent = 'tab\there back\\slash new\nline "quoted" 한국어'
+    agent = 'back\\slash "quoted" 한국어 \\t \\N'  # what COPY's text format escapes
     order = [0, 1, 1, 0, 2, 3, 3, 2, 4, 5, 5, 4, 0, 5]  # pairs reversed across chunks
     body = "\n".join(json.dumps(log(ids[n], v, user_agent=agent)) for n in order).encode()
     result = importer.import_watch_logs(stack.runtime, body.splitlines())
@@ -204,6 +204,11 @@ def test_chunks_written_side_by_side_count_cross_chunk_duplicates_exactly(
     with stack.runtime.db.session() as s:
         agents = set(s.scalars(select(WatchLog.user_agent)))
         assert agents == {agent}
-    nul = json.dumps(log(str(uuid.uuid4()), v, user_agent="a\u0000b")).encode()
-    rejected = importer.import_watch_logs(stack.runtime, [nul])
-    assert rejected.rejected == [importer.Rejected(1, "user_agent must not contain NUL characters")]
+    refused = "user_agent must not contain control or bidirectional-override characters"
+    for bad in ("a\u0000b", "tab\there", "new\nline", "evil\u202egpj.exe", "\x85"):
+        line = json.dumps(log(str(uuid.uuid4()), v, user_agent=bad)).encode()
+        rejected = importer.import_watch_logs(stack.runtime, [line])
+        assert rejected.rejected == [importer.Rejected(1, refused)], bad
+    too_long = json.dumps(log(str(uuid.uuid4()), v, user_agent="x" * 1001)).encode()
+    rejected = importer.import_watch_logs(stack.runtime, [too_long])
+    assert rejected.rejected == [importer.Rejected(1, "user_agent must be at most 1000 characters")]

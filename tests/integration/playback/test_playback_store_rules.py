@@ -11,7 +11,7 @@ import pytest
 
 from streamsettle.domain.playback import Progress, apply_heartbeat, apply_stop
 from streamsettle.runtime import Runtime
-from streamsettle.services.ingest.rate_limit import WindowCounter
+from streamsettle.services.rate_limit import WindowCounter
 from streamsettle.sessions import (
     DatabaseSessionStore,
     Limit,

@@ -54,7 +54,7 @@ def test_demo_loads_once_and_settles_every_day(sqlite_runtime: Runtime) -> None:
         assert creator is not None
         week = creator_settlement(session, creator.id, period=Period.WEEK, day=date(2026, 12, 2))
         assert week.total_amount > 0 and len(week.days) == 3
-        pair = login(session, rt.settings, email=ADMIN_EMAIL, password=DEMO_PASSWORD)
+        pair = login(session, rt, email=ADMIN_EMAIL, password=DEMO_PASSWORD)
         assert pair.access_token
 
     again = load_demo(rt, days=3, now=NOW)

@@ -53,9 +53,17 @@ class Stack:
             json={"seq": seq, "position_seconds": seq, "state": "playing"},
         )
 
+    def refresh(self) -> httpx.Response:
+        return self.http.post("/api/v1/auth/refresh", json={"refresh_token": "not-a-token"})
+
+    def signup(self) -> httpx.Response:
+        body = {"email": "new@example.com", "password": PASSWORD, "display_name": "New"}
+        return self.http.post("/api/v1/auth/signup", json=body)
+
     def web_login(self) -> httpx.Response:
         page = self.http.get("/login")
-        assert page.status_code == 200
+        if page.status_code != 200:  # the form itself needs the servers when cookies are set
+            return page
         match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert match is not None
         form = {"email": "creator@example.com", "password": PASSWORD, "csrf_token": match[1]}
@@ -135,7 +143,9 @@ def test_redis_killed_then_back(stack: Stack) -> None:
     assert_unavailable(stack.start_session())
     assert_unavailable(stack.stats())  # the token's revocation is looked up in Redis
     assert_unavailable(stack.http.get("/"))  # the web page, which does the same
-    assert stack.login().status_code == 200  # a password login needs the database only
+    # the login rate limits are counted in Redis: no Redis, no unlimited password guessing
+    assert_unavailable(stack.login())
+    assert_unavailable(stack.web_login())
 
     stack.redis.start()  # same port, empty: the process reconnects on its own
     wait_ready(stack.http)
@@ -186,3 +196,40 @@ def test_hanging_servers_fail_within_the_timeouts(stack: Stack) -> None:
     assert_serving(stack)
     # four requests to hung servers, each bounded by the connect or socket timeouts
     assert time.monotonic() - started < 4 * CLIENT_TIMEOUT
+
+
+def test_every_503_carries_retry_after_while_both_servers_are_down(stack: Stack) -> None:
+    """With PostgreSQL and Redis both unreachable, every route that needs either answers
+    503 with Retry-After and the error body; only liveness answers 200."""
+    assert_serving(stack)
+    live = stack.start_session().json()["session_id"]
+    assert stack.web_login().status_code == 303  # the page's cookies, for the page below
+
+    stack.redis.kill()
+    stack.proxy.cut()
+    try:
+        answers = {
+            "readyz": stack.http.get("/readyz"),
+            "login": stack.login(),
+            "refresh": stack.refresh(),
+            "signup": stack.signup(),
+            "stats": stack.stats(),
+            "videos": stack.http.get("/api/v1/videos"),
+            "start": stack.start_session(),
+            "heartbeat": stack.heartbeat(live, 2),
+            "stop": stack.http.post(
+                f"/api/v1/playback/sessions/{live}/stop", json={"seq": 3, "position_seconds": 3}
+            ),
+            "me": stack.http.get("/api/v1/me", headers=stack.bearer),
+            "page": stack.http.get("/"),
+            "web login": stack.web_login(),
+        }
+        for name, response in answers.items():
+            assert response.status_code == 503, (name, response.status_code, response.text)
+            assert_unavailable(response)
+        assert stack.http.get("/healthz").status_code == 200
+    finally:
+        stack.proxy.restore()
+        stack.redis.start()
+    wait_ready(stack.http)
+    assert_serving(stack)

@@ -10,7 +10,8 @@ import pytest
 import redis.exceptions as redis_exc
 import sqlalchemy.exc as sa_exc
 
-from streamsettle.api.errors import RETRY_AFTER_SECONDS, backend_error
+from streamsettle.api.errors import backend_error
+from streamsettle.errors import RETRY_AFTER_SECONDS
 
 
 def _dbapi(cls: type[sa_exc.DBAPIError], *, invalidated: bool = False) -> sa_exc.DBAPIError:

@@ -17,8 +17,9 @@ from streamsettle.api.schemas.auth import (
     UserPublic,
 )
 from streamsettle.config import Settings
-from streamsettle.http.deps import DbSession, RuntimeDep, SettingsDep
+from streamsettle.http.deps import ClientIp, DbSession, RuntimeDep, SettingsDep
 from streamsettle.services.identity import accounts, auth, oidc
+from streamsettle.services.identity.passwords import password_pool
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -30,16 +31,29 @@ OIDC_COOKIE_PATH = "/api/v1/auth/oidc"
     "/auth/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses={409: {"description": "an account with this email exists"}},
+    responses={
+        409: {"description": "an account with this email exists"},
+        422: {
+            "description": "invalid input, or a password the policy refuses (too short, "
+            "too common, one character repeated, the email or name)"
+        },
+        503: {
+            "description": "PostgreSQL is unavailable, or too many passwords are being "
+            "hashed (Retry-After)"
+        },
+    },
 )
-def signup(body: SignupCreate, session: DbSession) -> UserPublic:
-    """Create an account (viewer, creator and/or advertiser; never admin)."""
+def signup(body: SignupCreate, session: DbSession, runtime: RuntimeDep) -> UserPublic:
+    """Create an account (viewer, creator and/or advertiser; never admin). The password
+    policy: at least 8 characters (up to 1024), not a common or leaked one, not one
+    character repeated, not the email or name; no rules about character classes."""
     user = accounts.signup(
         session,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
         roles=body.roles,
+        hasher=password_pool(runtime).hash,
     )
     return UserPublic.model_validate(user)
 
@@ -47,21 +61,40 @@ def signup(body: SignupCreate, session: DbSession) -> UserPublic:
 @router.post(
     "/auth/login",
     response_model=TokenPairPublic,
-    responses={401: {"description": "incorrect email or password"}},
+    responses={
+        401: {"description": "incorrect email or password"},
+        429: {
+            "description": "too many logins from this address or for this account; "
+            "Retry-After tells when to try again"
+        },
+        503: {
+            "description": "PostgreSQL or Redis is unavailable, or too many passwords are "
+            "being checked (Retry-After)"
+        },
+    },
 )
-def login(body: LoginRequest, session: DbSession, settings: SettingsDep) -> TokenPairPublic:
-    pair = auth.login(session, settings, email=body.email, password=body.password)
+def login(
+    body: LoginRequest, session: DbSession, runtime: RuntimeDep, ip: ClientIp
+) -> TokenPairPublic:
+    """A token pair for an email and password, within the login rate limits."""
+    pair = auth.login(session, runtime, email=body.email, password=body.password, ip=ip)
     return TokenPairPublic.model_validate(pair)
 
 
 @router.post(
     "/auth/refresh",
     response_model=TokenPairPublic,
-    responses={401: {"description": "an invalid, expired, spent or revoked refresh token"}},
+    responses={
+        401: {"description": "an invalid, expired, spent or revoked refresh token"},
+        429: {
+            "description": "too many refreshes from this address or for this user; "
+            "Retry-After tells when to try again"
+        },
+    },
 )
-def refresh(body: RefreshRequest, runtime: RuntimeDep) -> TokenPairPublic:
+def refresh(body: RefreshRequest, runtime: RuntimeDep, ip: ClientIp) -> TokenPairPublic:
     """A new pair for a refresh token; reusing a spent one revokes its whole family."""
-    return TokenPairPublic.model_validate(auth.refresh(runtime, body.refresh_token))
+    return TokenPairPublic.model_validate(auth.refresh(runtime, body.refresh_token, ip=ip))
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)

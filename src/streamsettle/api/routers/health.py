@@ -11,9 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from streamsettle.api.deps import get_claims, get_optional_claims
-from streamsettle.api.errors import RETRY_AFTER_SECONDS, error_response
+from streamsettle.api.errors import error_response
 from streamsettle.db.models import User
-from streamsettle.errors import AuthenticationFailed, Forbidden
+from streamsettle.errors import RETRY_AFTER_SECONDS, AuthenticationFailed, Forbidden
 from streamsettle.http.deps import RuntimeDep
 
 router = APIRouter(tags=["service"])

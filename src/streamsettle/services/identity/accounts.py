@@ -1,16 +1,14 @@
 """User accounts: creation with its rules, look-up by email, granting roles.
 
 Emails are stored lower-cased, so one person cannot hold two accounts that differ only by
-case, and every look-up lower-cases too. The password rule is deliberately simple (at least
-8 characters, at most 1024 so hashing cannot be used to burn CPU); roles come from
-``db.models.ROLES``. Public sign-up may not grant ``admin`` (see ``SIGNUP_ROLES``); the CLI
-creates admins.
+case, and every look-up lower-cases too. Passwords follow ``services.identity.password_policy``;
+roles come from ``db.models.ROLES``. Public sign-up may not grant ``admin`` (see
+``SIGNUP_ROLES``); the CLI creates admins.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -18,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import ROLES, User, UserRole
+from streamsettle.domain.text import has_control_characters
 from streamsettle.errors import Conflict, InvalidInput
+from streamsettle.services.identity.password_policy import check_password
 from streamsettle.services.identity.passwords import hash_password
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 200
 SIGNUP_ROLES = ("viewer", "creator", "advertiser")
 DEFAULT_ROLES = ("viewer",)
@@ -42,29 +40,12 @@ def normalize_email(email: str) -> str:
     return normalized.lower()
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", {"field": "password"}
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be at most {MAX_PASSWORD_LENGTH} characters", {"field": "password"}
-        )
-
-
-def has_control_characters(text: str) -> bool:
-    """True for text with NUL, newlines or other control characters (PostgreSQL refuses
-    NUL outright; the others have no place in a name or a title)."""
-    return any(unicodedata.category(c) == "Cc" for c in text)
-
-
 def _check_display_name(display_name: str) -> str:
     name = display_name.strip()
     if not 1 <= len(name) <= MAX_DISPLAY_NAME_LENGTH or has_control_characters(name):
         raise InvalidInput(
             f"display name must be 1 to {MAX_DISPLAY_NAME_LENGTH} characters, "
-            "without control characters",
+            "without control or bidirectional-override characters",
             {"field": "display_name"},
         )
     return name
@@ -93,23 +74,25 @@ def create_user(
     password: str | None,
     display_name: str,
     roles: Sequence[str],
+    hasher: Callable[[str], str] = hash_password,
 ) -> User:
     """Insert a user (flushed, so it has an id); ``password=None`` for OIDC-only accounts.
+    ``hasher`` hashes the password (the request path passes its bounded pool's).
 
     Raises ``InvalidInput`` on a bad email, weak password, bad display name or unknown role,
     and ``Conflict`` when the email is taken (also when a concurrent insert wins the race).
     """
     normalized = normalize_email(email)
-    if password is not None:
-        check_password(password)
     name = _check_display_name(display_name)
+    if password is not None:
+        check_password(password, email=normalized, name=name)
     role_names = _check_roles(roles, ROLES)
     if get_user_by_email(session, normalized) is not None:
         raise Conflict(f"an account with the email {normalized} already exists")
     user = User(
         email=normalized,
         display_name=name,
-        password_hash=hash_password(password) if password is not None else None,
+        password_hash=hasher(password) if password is not None else None,
         role_rows=[UserRole(role=r) for r in role_names],
     )
     session.add(user)
@@ -127,12 +110,18 @@ def signup(
     password: str,
     display_name: str,
     roles: Sequence[str] | None = None,
+    hasher: Callable[[str], str] = hash_password,
 ) -> User:
     """Public sign-up: like ``create_user`` but only viewer, creator and advertiser roles."""
     wanted = list(roles) if roles is not None else list(DEFAULT_ROLES)
     _check_roles(wanted, SIGNUP_ROLES)
     return create_user(
-        session, email=email, password=password, display_name=display_name, roles=wanted
+        session,
+        email=email,
+        password=password,
+        display_name=display_name,
+        roles=wanted,
+        hasher=hasher,
     )
 
 

@@ -8,6 +8,10 @@ revoked: the legitimate holder has to log in again, and so does the thief. Acces
 carry their family id (the ``fam`` claim), so revoking a family refuses its access tokens
 at once too (``services.identity.revocation``); logout revokes the caller's whole login that way.
 
+Logins and refreshes count against the rate limits of ``services.rate_limit`` (per address
+and per account) before any password is checked, and passwords are checked on the bounded
+pool of ``services.identity.passwords``.
+
 Spending is a conditional ``UPDATE … WHERE used_at IS NULL AND revoked_at IS NULL``: of two
 requests racing with the same token exactly one updates the row; the other counts as reuse.
 """
@@ -31,8 +35,14 @@ from streamsettle.errors import AuthenticationFailed, InvalidInput
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import revocation
 from streamsettle.services.identity.accounts import get_user_by_email, normalize_email
-from streamsettle.services.identity.passwords import hash_password, needs_rehash, verify_password
+from streamsettle.services.identity.passwords import hash_password, needs_rehash, password_pool
 from streamsettle.services.identity.tokens import AccessClaims, issue_access_token
+from streamsettle.services.rate_limit import (
+    enforce,
+    login_limits,
+    refresh_account_limits,
+    refresh_ip_limits,
+)
 
 BAD_CREDENTIALS = "incorrect email or password"
 
@@ -84,21 +94,31 @@ def issue_token_pair(
 
 
 def login(
-    session: Session, settings: Settings, *, email: str, password: str, now: datetime | None = None
+    session: Session,
+    runtime: Runtime,
+    *,
+    email: str,
+    password: str,
+    ip: str | None = None,
+    now: datetime | None = None,
 ) -> TokenPair:
-    """Check the password and start a new token family; one message for every failure."""
+    """Check the password and start a new token family; one message for every failure.
+
+    ``ip`` is the client's address for its rate limit (None: not a network client)."""
+    enforce(runtime, login_limits(runtime.settings, ip, email), "login attempts")
+    pool = password_pool(runtime)
     try:
         user = get_user_by_email(session, normalize_email(email))
     except InvalidInput:  # not even an email: fail like an unknown one
         user = None
     if user is None or user.password_hash is None:
-        verify_password(_dummy_hash(), password)
+        pool.verify(_dummy_hash(), password)
         raise AuthenticationFailed(BAD_CREDENTIALS)
-    if not verify_password(user.password_hash, password):
+    if not pool.verify(user.password_hash, password):
         raise AuthenticationFailed(BAD_CREDENTIALS)
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return issue_token_pair(session, settings, user, now=now)
+        user.password_hash = pool.hash(password)
+    return issue_token_pair(session, runtime.settings, user, now=now)
 
 
 def _revoke_family(session: Session, runtime: Runtime, family_id: uuid.UUID, now: datetime) -> None:
@@ -116,6 +136,7 @@ def _rotate(session: Session, runtime: Runtime, token_hash: str, now: datetime) 
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     if row is None:
         raise AuthenticationFailed("invalid refresh token")
+    enforce(runtime, refresh_account_limits(runtime.settings, row.user_id), "token refreshes")
     if row.revoked_at is not None:
         raise AuthenticationFailed("refresh token revoked")
     if row.used_at is not None:
@@ -142,12 +163,15 @@ def _rotate(session: Session, runtime: Runtime, token_hash: str, now: datetime) 
     return issue_token_pair(session, runtime.settings, user, family_id=row.family_id, now=now)
 
 
-def refresh(runtime: Runtime, refresh_token: str, now: datetime | None = None) -> TokenPair:
+def refresh(
+    runtime: Runtime, refresh_token: str, now: datetime | None = None, ip: str | None = None
+) -> TokenPair:
     """Spend ``refresh_token`` for a new pair; a reused token revokes its whole family.
 
     Runs its own unit of work because the family's revocation must be committed even
-    though the caller gets an error.
+    though the caller gets an error. ``ip`` as for ``login``.
     """
+    enforce(runtime, refresh_ip_limits(runtime.settings, ip), "token refreshes")
     now = now or utcnow()
     with runtime.db.session() as session:
         pair = _rotate(session, runtime, hash_refresh_token(refresh_token), now)

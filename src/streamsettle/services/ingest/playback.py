@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from streamsettle.db.models import User, Video, WatchLog, WatchLogAdSlot
 from streamsettle.domain.periods import business_date
 from streamsettle.domain.playback import Progress, position_to_ms
+from streamsettle.domain.text import MAX_USER_AGENT, has_control_characters
 from streamsettle.errors import (
     AuthenticationFailed,
     Conflict,
@@ -35,8 +36,8 @@ from streamsettle.errors import (
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import revocation
 from streamsettle.services.identity.tokens import AccessClaims
-from streamsettle.services.ingest.rate_limit import WindowCounter, heartbeat_limits
 from streamsettle.services.ingest.resume import resume_position
+from streamsettle.services.rate_limit import WindowCounter, heartbeat_limits
 from streamsettle.sessions import (
     DatabaseSessionStore,
     LiveSession,
@@ -51,7 +52,6 @@ from streamsettle.sessions.redis_store import AsyncRedisReporter
 
 MAX_SEQ = 10**9
 MAX_POSITION_SECONDS = 10**6
-MAX_USER_AGENT = 1000
 MAX_IP = 45
 """The watch log's column width (a forwarded address is whatever the proxy wrote)."""
 
@@ -137,6 +137,11 @@ def start_session(
     """A new live session. It starts where the viewer resumes unless ``start_position``
     says otherwise, so that resuming past a mid-roll does not count as reaching it."""
     moment = _now(now)
+    if has_control_characters(user_agent):
+        raise InvalidInput(
+            "the User-Agent header must not contain control or bidirectional-override characters",
+            {"field": "user-agent"},
+        )
     with runtime.db.session() as session:
         video = session.get(Video, video_id)
         if video is None:
@@ -159,7 +164,7 @@ def start_session(
         ad_slots=slots,
         viewer_id=viewer_id,
         ip=ip[:MAX_IP],
-        user_agent=user_agent.replace("\x00", "")[:MAX_USER_AGENT],
+        user_agent=user_agent[:MAX_USER_AGENT],
         started_at_ms=at_ms,
         business_date=business_date(moment, runtime.settings.tz),
         start_position_ms=min(start_ms, duration_ms),

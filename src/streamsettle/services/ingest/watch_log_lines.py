@@ -22,6 +22,7 @@ import orjson
 
 from streamsettle.domain.periods import business_date
 from streamsettle.domain.playback import position_to_ms
+from streamsettle.domain.text import MAX_USER_AGENT, has_control_characters
 
 MAX_POSITION_SECONDS = 10**6
 MAX_ID = 2**63 - 1
@@ -193,8 +194,10 @@ def parse_line(raw: bytes | str, number: int, tz: ZoneInfo) -> ParsedLine | Reje
     user_agent = obj.get("user_agent", "")
     if not isinstance(user_agent, str):
         errors.append("user_agent must be a string")
-    elif "\x00" in user_agent:
-        errors.append("user_agent must not contain NUL characters")
+    elif len(user_agent) > MAX_USER_AGENT:
+        errors.append(f"user_agent must be at most {MAX_USER_AGENT} characters")
+    elif has_control_characters(user_agent):
+        errors.append("user_agent must not contain control or bidirectional-override characters")
     started_at = _timestamp(obj, "started_at", errors)
     ended_at = _timestamp(obj, "ended_at", errors)
     start_ms = _position(obj, "start_position_seconds", errors)
