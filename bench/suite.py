@@ -43,6 +43,7 @@ BENCHMARKS = (
     Benchmark("import_logs", "bench.import_logs"),
     Benchmark("batch_day", "bench.batch_day"),
     Benchmark("query_latency", "bench.query_latency"),
+    Benchmark("statements", "bench.statements"),
 )
 
 # Runs a benchmark module: its main(argv) if it has one, else the module as __main__.

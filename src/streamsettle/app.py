@@ -27,6 +27,7 @@ from streamsettle.api.routers import (
     playback,
     rate_cards,
     settlements,
+    statements,
     stats,
 )
 from streamsettle.config import Settings, get_settings
@@ -36,6 +37,7 @@ from streamsettle.runtime import Runtime
 from streamsettle.web import admin_routes
 from streamsettle.web import advertiser as web_advertiser
 from streamsettle.web import routes as web_routes
+from streamsettle.web import statements as web_statements
 from streamsettle.web import studio as web_studio
 from streamsettle.workers import PeriodicWorker, background_workers
 
@@ -110,7 +112,9 @@ def create_app(
         rate_cards,
         stats,
         settlements,
+        statements,
         web_routes,
+        web_statements,
         admin_routes,
         web_studio,
         web_advertiser,

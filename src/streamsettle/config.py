@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     batch_schedule_time: str = "00:30"
     batch_stale_after_seconds: int = Field(default=120, gt=0)
 
+    payout_threshold_krw: int = Field(
+        default=10_000, ge=0, description="a statement pays out a payable balance from here on"
+    )
+    statement_close_day: int = Field(
+        default=0, ge=0, le=28, description="the scheduler closes the previous month on this day"
+    )
+
     run_flusher: bool = Field(default=True, description="serve also runs the flusher")
     run_scheduler: bool = Field(default=True, description="serve also runs the scheduler")
 

@@ -7,7 +7,16 @@ import os
 import typer
 from pydantic import ValidationError
 
-from streamsettle.cli import batch, demo, generate, logs, settlements, users, workers
+from streamsettle.cli import (
+    batch,
+    demo,
+    generate,
+    logs,
+    settlements,
+    statements,
+    users,
+    workers,
+)
 from streamsettle.cli.common import console, fail, hide_flag_types
 
 hide_flag_types()
@@ -21,6 +30,7 @@ app.add_typer(logs.app, name="logs")
 app.add_typer(batch.app, name="batch")
 app.add_typer(demo.app, name="demo")
 app.add_typer(settlements.app, name="settlements")
+app.add_typer(statements.app, name="statements")
 app.command("generate")(generate.generate)
 app.command("flusher")(workers.flusher)
 app.command("scheduler")(workers.scheduler)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -66,20 +66,27 @@ class TierSchedule:
                 raise InvalidRateCard(f"tier {i}: bad unit_price {price!r}: {exc}") from exc
         return cls(tuple(tiers))
 
-    def unit_price_of(self, n: int) -> Decimal:
-        """The price of the view numbered ``n`` (1-based)."""
+    def tier_of(self, n: int) -> Tier:
+        """The tier that prices the view numbered ``n`` (1-based)."""
         if n < 1:
             raise ValueError(f"views are numbered from 1, got {n}")
-        price = self.tiers[0].unit_price
+        found = self.tiers[0]
         for tier in self.tiers:
             if tier.from_views > n:
                 break
-            price = tier.unit_price
-        return price
+            found = tier
+        return found
+
+    def unit_price_of(self, n: int) -> Decimal:
+        """The price of the view numbered ``n`` (1-based)."""
+        return self.tier_of(n).unit_price
 
 
-def price_views(schedule: TierSchedule, counted_before: int, new_views: int) -> Decimal:
-    """Exact price of views ``counted_before+1 .. counted_before+new_views``; O(tiers)."""
+def tier_runs(
+    schedule: TierSchedule, counted_before: int, new_views: int
+) -> Iterator[tuple[Tier, int]]:
+    """Each tier holding some of views ``counted_before+1 .. counted_before+new_views``, in
+    order, with how many of them it holds; O(tiers)."""
     if counted_before < 0 or new_views < 0:
         raise ValueError(
             f"view counts must not be negative: counted_before={counted_before}, "
@@ -87,13 +94,19 @@ def price_views(schedule: TierSchedule, counted_before: int, new_views: int) -> 
         )
     first, last = counted_before + 1, counted_before + new_views
     tiers = schedule.tiers
+    for i, tier in enumerate(tiers):
+        lo = max(first, tier.from_views)
+        hi = last if i + 1 == len(tiers) else min(last, tiers[i + 1].from_views - 1)
+        if hi >= lo:
+            yield tier, hi - lo + 1
+
+
+def price_views(schedule: TierSchedule, counted_before: int, new_views: int) -> Decimal:
+    """Exact price of views ``counted_before+1 .. counted_before+new_views``; O(tiers)."""
     with localcontext(EXACT):
         total = Decimal(0)
-        for i, tier in enumerate(tiers):
-            lo = max(first, tier.from_views)
-            hi = last if i + 1 == len(tiers) else min(last, tiers[i + 1].from_views - 1)
-            if hi >= lo:
-                total += (hi - lo + 1) * tier.unit_price
+        for tier, views in tier_runs(schedule, counted_before, new_views):
+            total += views * tier.unit_price
         return total
 
 

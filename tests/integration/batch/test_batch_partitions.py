@@ -135,6 +135,7 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
         "ad_stats": 1,
         "settle": 3,
         "creator_totals": 1,
+        "statement_adjustments": 1,
     }
     assert all(step.status == "completed" and step.finished_at for step in run.steps)
     classify_rows = sum(s.rows for s in run.steps if s.name == "classify")

@@ -25,6 +25,13 @@ from streamsettle.db.models.settlement import (
     RateCard,
     RateCardTier,
 )
+from streamsettle.db.models.statements import (
+    Statement,
+    StatementAdjustment,
+    StatementDay,
+    StatementLine,
+    StatementMonth,
+)
 from streamsettle.db.models.statistics import (
     DailyAdStats,
     DailyVideoAdStats,
@@ -57,6 +64,11 @@ __all__ = [
     "ResumePosition",
     "RevokedAccessToken",
     "RevokedTokenFamily",
+    "Statement",
+    "StatementAdjustment",
+    "StatementDay",
+    "StatementLine",
+    "StatementMonth",
     "User",
     "UserRole",
     "Video",

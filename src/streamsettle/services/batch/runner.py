@@ -43,12 +43,14 @@ from streamsettle.services.batch.steps import (
     CREATOR_TOTALS,
     FLUSH,
     SETTLE,
+    STATEMENT_ADJUSTMENTS,
     VIDEO_STATS,
     DayContext,
     analyze_after,
     flush_day,
     run_step,
 )
+from streamsettle.services.statements.adjustments import record_adjustments
 from streamsettle.workers import PeriodicWorker
 
 log = get_logger(__name__)
@@ -233,6 +235,7 @@ def _execute_steps(
     faults.reached(faults.batch_after_step(AD_STATS))
     partitioned(SETTLE)
     unit(CREATOR_TOTALS, FULL_RANGE, 1, lambda c: run_step(c, CREATOR_TOTALS, context, FULL_RANGE))
+    unit(STATEMENT_ADJUSTMENTS, FULL_RANGE, 1, lambda conn: record_adjustments(conn, day))
     return mark
 
 

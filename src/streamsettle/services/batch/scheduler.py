@@ -1,7 +1,8 @@
 """The batch scheduler: once the platform clock passes ``batch_schedule_time`` (default
 00:30), settle yesterday, catching up on every unsettled date before it, in order; and, at
 any time of day, settle again the dates marked because watch logs arrived for them after
-they were run (``rerun_marks``), oldest first.
+they were run (``rerun_marks``), oldest first; then close the previous month when it is
+due (``statement_close_day``, see ``services.statements.schedule``).
 
 Any number of servers may run the scheduler; a lease row (``leases``, taken with one atomic
 upsert-if-expired statement) lets only one of them start runs at a time, and the job
@@ -29,6 +30,7 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.events import EventHandler
 from streamsettle.services.batch.runner import run_date
+from streamsettle.services.statements.schedule import close_due_month
 
 log = get_logger(__name__)
 
@@ -176,6 +178,9 @@ def make_tick(runtime: Runtime, clock: Clock | None = None) -> Callable[[], list
     holder = default_holder()
 
     def run_tick() -> list[BatchRun]:
-        return tick(runtime, holder=holder, now=clock() if clock else None)
+        now = clock() if clock else utcnow()
+        runs = tick(runtime, holder=holder, now=now)
+        close_due_month(runtime, now)
+        return runs
 
     return run_tick

@@ -8,6 +8,8 @@
 4. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
 5. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
 6. ``creator_totals`` each creator's settlement of the day, over all partitions
+7. ``statement_adjustments`` a day of a closed month: what changed becomes adjustments on
+                    the next open statement (``services.statements.adjustments``, 3.8)
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.batch.partitions import FULL_RANGE, VideoRange
 from streamsettle.services.batch.sql import statements
 
-FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS = (
+FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS = (
     "flush",
     "classify",
     "video_stats",
     "ad_stats",
     "settle",
     "creator_totals",
+    "statement_adjustments",
 )
-STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS)
+STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS)
 PARTITIONED = frozenset({CLASSIFY, VIDEO_STATS, SETTLE})
 # The SQL files of a step, run in order in its transaction (``sql/<file>.sql``).
 STEP_FILES = {VIDEO_STATS: (VIDEO_STATS, "period_stats")}
