@@ -70,11 +70,5 @@ def add_settled_day(
 ) -> None:
     """A video's day as the batch leaves it: its statistics and its settlement."""
     add_video_stats(session, keys, views=views, watched=watched, ad_views=ad_views)
-    add_settlement(
-        session,
-        keys,
-        views=views,
-        ad_views=ad_views,
-        video_amount=video_amount,
-        ad_amount=ad_amount,
-    )
+    amounts = {"video_amount": video_amount, "ad_amount": ad_amount}
+    add_settlement(session, keys, views=views, ad_views=ad_views, **amounts)

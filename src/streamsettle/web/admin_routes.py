@@ -11,6 +11,7 @@ them through a small JSON endpoint.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -174,25 +175,20 @@ def home(
     window: ChosenWindow,
 ) -> Response:
     with runtime.db.read_session(admin.user.id) as session:
+        top_videos = functools.partial(
+            admin_queries.top_videos_with_owners,
+            session,
+            admin.user,
+            period=window.period,
+            day=window.day,
+        )
         context = {
             "window": window,
             "overview": queries.creators_overview(
                 session, admin.user, period=window.period, day=window.day
             ),
-            "top_views": admin_queries.top_videos_with_owners(
-                session,
-                admin.user,
-                metric=queries.Metric.VIEWS,
-                period=window.period,
-                day=window.day,
-            ),
-            "top_watched": admin_queries.top_videos_with_owners(
-                session,
-                admin.user,
-                metric=queries.Metric.WATCHED_SECONDS,
-                period=window.period,
-                day=window.day,
-            ),
+            "top_views": top_videos(metric=queries.Metric.VIEWS),
+            "top_watched": top_videos(metric=queries.Metric.WATCHED_SECONDS),
             "top_ads": admin_queries.top_ads_with_owners(
                 session, admin.user, period=window.period, day=window.day
             ),

@@ -7,6 +7,7 @@ and a date; unreadable values fall back to this month and say so.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -133,24 +134,13 @@ def build_dashboard(session: Session, user: User, window: Window) -> Dashboard:
     ads = None
     if user.has_role("creator"):
         mine = queries.creator_settlement(session, user.id, period=period, day=day)
+        top = functools.partial(
+            queries.top_videos, session, user, period=period, day=day, creator_id=user.id
+        )
         creator = CreatorView(
             settlement=mine,
-            top_by_views=queries.top_videos(
-                session,
-                user,
-                metric=queries.Metric.VIEWS,
-                period=period,
-                day=day,
-                creator_id=user.id,
-            ),
-            top_by_watched=queries.top_videos(
-                session,
-                user,
-                metric=queries.Metric.WATCHED_SECONDS,
-                period=period,
-                day=day,
-                creator_id=user.id,
-            ),
+            top_by_views=top(metric=queries.Metric.VIEWS),
+            top_by_watched=top(metric=queries.Metric.WATCHED_SECONDS),
             chart=Chart.of(window.dates, mine.days),
         )
     if user.has_role("admin"):
