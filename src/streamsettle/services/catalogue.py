@@ -20,6 +20,7 @@ from streamsettle.db.models import Ad, AdSlot, User, Video
 from streamsettle.domain.slots import default_slot_positions, fill_round_robin
 from streamsettle.domain.text import has_control_characters
 from streamsettle.errors import Forbidden, InvalidInput, NotFound
+from streamsettle.services.lookup import found
 
 MAX_TITLE_LENGTH = 300
 MAX_VIDEO_SECONDS = 86_400
@@ -83,10 +84,7 @@ def create_video(session: Session, creator: User, *, title: str, duration_second
 
 
 def get_video(session: Session, video_id: int) -> Video:
-    video = session.get(Video, video_id)
-    if video is None:
-        raise NotFound(f"video {video_id} not found")
-    return video
+    return found(session, Video, video_id, "video")
 
 
 def list_videos(
@@ -116,10 +114,7 @@ def create_ad(
 
 
 def get_ad(session: Session, ad_id: int) -> Ad:
-    ad = session.get(Ad, ad_id)
-    if ad is None:
-        raise NotFound(f"ad {ad_id} not found")
-    return ad
+    return found(session, Ad, ad_id, "ad")
 
 
 def get_ad_for(session: Session, viewer: User, ad_id: int) -> Ad:

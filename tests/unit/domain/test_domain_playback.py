@@ -31,6 +31,18 @@ def beat(
     )
 
 
+def stop(p: Progress, seq: int, at_s: int) -> Progress:
+    """A stop at ``at_s`` seconds of the video, ``at_s`` seconds after ``T0``."""
+    return apply_stop(
+        p,
+        seq=seq,
+        position_ms=at_s * 1000,
+        at_ms=T0 + at_s * 1000,
+        duration_ms=DURATION,
+        slot_positions=SLOTS,
+    )
+
+
 def start(pos_s: int = 0) -> Progress:
     return Progress.start(pos_s * 1000, T0)
 
@@ -74,9 +86,7 @@ def test_normal_session_of_ten_second_heartbeats() -> None:
     for seq in range(1, 7):
         p, accepted = beat(p, seq, 10 * seq, 10 * seq)
         assert accepted
-    p = apply_stop(
-        p, seq=7, position_ms=65_000, at_ms=T0 + 65_000, duration_ms=DURATION, slot_positions=SLOTS
-    )
+    p = stop(p, 7, 65)
     assert p.watched_ms == 65_000
     assert watched_seconds(p) == 65
     assert p.last_seq == 7
@@ -155,28 +165,14 @@ def test_resuming_on_a_slot_does_not_reach_it() -> None:
 
 def test_slot_reached_by_the_stop() -> None:
     p, _ = beat(start(), 1, 590, 590)
-    p = apply_stop(
-        p,
-        seq=2,
-        position_ms=601_000,
-        at_ms=T0 + 601_000,
-        duration_ms=DURATION,
-        slot_positions=SLOTS,
-    )
+    p = stop(p, 2, 601)
     assert p.slots_reached == frozenset({300, 600})
     assert p.watched_ms == 601_000
 
 
 def test_stale_stop_closes_without_gain() -> None:
     p, _ = beat(start(), 2, 20, 20)
-    stopped = apply_stop(
-        p,
-        seq=2,
-        position_ms=900_000,
-        at_ms=T0 + 900_000,
-        duration_ms=DURATION,
-        slot_positions=SLOTS,
-    )
+    stopped = stop(p, 2, 900)
     assert stopped == p
 
 

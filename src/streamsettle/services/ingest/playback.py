@@ -41,6 +41,7 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.identity import revocation
 from streamsettle.services.identity.tokens import decode_access_token
 from streamsettle.services.ingest.resume import resume_position
+from streamsettle.services.lookup import found
 from streamsettle.services.rate_limit import heartbeat_limits
 from streamsettle.sessions import (
     LiveSession,
@@ -120,9 +121,7 @@ def start_session(
             {"field": "user-agent"},
         )
     with runtime.db.session() as session:
-        video = session.get(Video, video_id)
-        if video is None:
-            raise NotFound(f"video {video_id} not found")
+        video = found(session, Video, video_id, "video")
         if viewer_id is not None and session.get(User, viewer_id) is None:
             raise AuthenticationFailed("the token's user no longer exists")
         resume = Decimal(0) if viewer_id is None else resume_position(session, viewer_id, video)

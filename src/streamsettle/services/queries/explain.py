@@ -34,6 +34,7 @@ from streamsettle.domain.pricing import RateCard as PricingCard
 from streamsettle.domain.views import LogKey
 from streamsettle.errors import InvalidInput, NotFound
 from streamsettle.services import rate_cards
+from streamsettle.services.lookup import found
 from streamsettle.services.queries.access import require_owner_or_admin
 
 
@@ -121,9 +122,7 @@ def _priced(part: Breakdown) -> dict[str, object]:
 
 def _settled(session: Session, user: User, video_id: int, day: date) -> DailySettlement:
     """The day's settlement of a video the caller may see; 404 when unknown or unsettled."""
-    video = session.get(Video, video_id)
-    if video is None:
-        raise NotFound(f"video {video_id} not found")
+    video = found(session, Video, video_id, "video")
     require_owner_or_admin(user, video.creator_id, "video")
     settled = session.get(DailySettlement, {"business_date": day, "video_id": video_id})
     if settled is None:
@@ -135,9 +134,7 @@ def _settled(session: Session, user: User, video_id: int, day: date) -> DailySet
 
 
 def _card(session: Session, card_id: int) -> PricingCard:
-    card = session.get(RateCard, card_id)
-    if card is None:  # a settlement's card is a foreign key: it exists
-        raise NotFound(f"rate card {card_id} not found")
+    card = found(session, RateCard, card_id, "rate card")  # a foreign key: it exists
     return rate_cards.to_domain(card)
 
 

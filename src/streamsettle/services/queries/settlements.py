@@ -22,7 +22,7 @@ from streamsettle.db.models import (
     Video,
 )
 from streamsettle.domain.periods import DateRange, Period
-from streamsettle.errors import NotFound
+from streamsettle.services.lookup import found
 from streamsettle.services.queries.access import require_admin, require_owner_or_admin
 from streamsettle.services.queries.results import (
     AdSettlement,
@@ -78,9 +78,7 @@ def video_settlement(
     session: Session, user: User, video_id: int, *, period: Period, day: date
 ) -> VideoSettlement:
     """One video's settlement with its daily lines; for its creator or an admin."""
-    video = session.get(Video, video_id)
-    if video is None:
-        raise NotFound(f"video {video_id} not found")
+    video = found(session, Video, video_id, "video")
     require_owner_or_admin(user, video.creator_id, "video")
     dates = period_dates(period, day)
     days = _days(session, _S, _S.video_id == video_id, _in(_S, dates))
@@ -130,9 +128,7 @@ def ad_settlement(
     session: Session, user: User, ad_id: int, *, period: Period, day: date
 ) -> AdSettlement:
     """One ad's settlement: its per-(video, ad) amounts summed per day; owner or admin."""
-    ad = session.get(Ad, ad_id)
-    if ad is None:
-        raise NotFound(f"ad {ad_id} not found")
+    ad = found(session, Ad, ad_id, "ad")
     require_owner_or_admin(user, ad.owner_id, "ad")
     dates = period_dates(period, day)
     a = DailyAdSettlement

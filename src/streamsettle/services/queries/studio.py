@@ -25,7 +25,8 @@ from streamsettle.db.models import (
     Video,
 )
 from streamsettle.domain.periods import DateRange
-from streamsettle.errors import Forbidden, NotFound
+from streamsettle.errors import Forbidden
+from streamsettle.services.lookup import found
 from streamsettle.services.queries.access import require_owner_or_admin
 
 _ZERO = Decimal(0)
@@ -226,9 +227,7 @@ def video_report(
     session: Session, user: User, video_id: int, dates: DateRange, previous: DateRange | None
 ) -> VideoReport:
     """One video's range with its ad breakdown; for its creator or an admin."""
-    video = session.get(Video, video_id)
-    if video is None:
-        raise NotFound(f"video {video_id} not found")
+    video = found(session, Video, video_id, "video")
     require_owner_or_admin(user, video.creator_id, "video")
     totals, before, days = _range(session, lambda t: t.video_id == video_id, dates, previous)
     return VideoReport(
