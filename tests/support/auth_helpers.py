@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.accounts import create_user
@@ -35,6 +36,12 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str,
 
 def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
+
+
+def logout(client: TestClient, access_token: str, refresh_token: object = None) -> Response:
+    """Log out with the bearer ``access_token``, sending ``refresh_token`` when given."""
+    body = None if refresh_token is None else {"refresh_token": refresh_token}
+    return client.post("/api/v1/auth/logout", json=body, headers=bearer(access_token))
 
 
 def user_headers(

@@ -15,7 +15,7 @@ from streamsettle.db.models import RefreshToken, RevokedAccessToken, RevokedToke
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.tokens import decode_access_token
 from streamsettle.sessions import revocations
-from tests.support.auth_helpers import bearer, login, signup
+from tests.support.auth_helpers import bearer, login, logout, signup
 
 
 @pytest.fixture(params=["redis", "database"])
@@ -51,7 +51,7 @@ def test_logout_without_a_body_then_refresh_is_401(app: tuple[TestClient, Runtim
     signup(client, "nobody@example.com")
     pair = login(client, "nobody@example.com")
     kept = login(client, "nobody@example.com")
-    out = client.post("/api/v1/auth/logout", headers=bearer(pair["access_token"]))
+    out = logout(client, pair["access_token"])
     assert out.status_code == 204
     assert _refresh(client, pair["refresh_token"]) == 401
     assert _me(client, pair["access_token"]) == 401
@@ -87,11 +87,7 @@ def test_logout_with_another_logins_refresh_token_revokes_both(
     signup(client, "both@example.com")
     laptop = login(client, "both@example.com")
     phone = login(client, "both@example.com")
-    out = client.post(
-        "/api/v1/auth/logout",
-        json={"refresh_token": phone["refresh_token"]},
-        headers=bearer(laptop["access_token"]),
-    )
+    out = logout(client, laptop["access_token"], phone["refresh_token"])
     assert out.status_code == 204
     assert [_me(client, laptop["access_token"]), _me(client, phone["access_token"])] == [401, 401]
     assert _refresh(client, laptop["refresh_token"]) == 401
@@ -108,7 +104,7 @@ def test_revocations_are_reloaded_when_redis_lost_them(
     out_pair = login(client, "forgotten@example.com")
     reused = login(client, "forgotten@example.com")
     live = login(client, "forgotten@example.com")
-    client.post("/api/v1/auth/logout", headers=bearer(out_pair["access_token"]))
+    logout(client, out_pair["access_token"])
     client.post("/api/v1/auth/refresh", json={"refresh_token": reused["refresh_token"]})
     assert _refresh(client, reused["refresh_token"]) == 401  # reuse
     claim = runtime.redis.get("streamsettle-test-run")

@@ -17,7 +17,7 @@ from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
 from streamsettle.services.identity.tokens import decode_access_token, issue_access_token
-from tests.support.auth_helpers import bearer, login, signup
+from tests.support.auth_helpers import bearer, login, logout, signup
 
 
 def _refresh(client: TestClient, token: str) -> tuple[int, dict[str, object]]:
@@ -131,9 +131,7 @@ def test_logout_revokes_the_access_token_and_the_refresh_family(
     pair = login(client, "out@example.com")
     _, rotated = _refresh(client, pair["refresh_token"])
     headers = bearer(str(rotated["access_token"]))
-    response = client.post(
-        "/api/v1/auth/logout", json={"refresh_token": rotated["refresh_token"]}, headers=headers
-    )
+    response = logout(client, str(rotated["access_token"]), rotated["refresh_token"])
     assert response.status_code == 204
     assert response.content == b""
     me = client.get("/api/v1/me", headers=headers)
@@ -150,7 +148,7 @@ def test_logout_without_a_body_revokes_the_whole_login(client: TestClient) -> No
     _, rotated = _refresh(client, pair["refresh_token"])
     other = login(client, "half@example.com")  # another device: another login
     headers = bearer(str(rotated["access_token"]))
-    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert logout(client, str(rotated["access_token"])).status_code == 204
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert _refresh(client, str(rotated["refresh_token"]))[0] == 401
     assert client.get("/api/v1/me", headers=bearer(pair["access_token"])).status_code == 401
@@ -163,11 +161,7 @@ def test_logout_leaves_another_users_refresh_token_alone(client: TestClient) -> 
     signup(client, "alice@example.com")
     mallory = login(client, "mallory@example.com")
     alice = login(client, "alice@example.com")
-    response = client.post(
-        "/api/v1/auth/logout",
-        json={"refresh_token": alice["refresh_token"]},
-        headers=bearer(mallory["access_token"]),
-    )
+    response = logout(client, mallory["access_token"], alice["refresh_token"])
     assert response.status_code == 204
     assert _refresh(client, alice["refresh_token"])[0] == 200
 
