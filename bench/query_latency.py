@@ -275,6 +275,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         def any_day(rng: random.Random) -> str:
             return (first + timedelta(days=rng.randrange(args.days))).isoformat()
 
+        def top_videos(
+            metric: str, period: str, day: str, token: str
+        ) -> tuple[str, dict[str, Any], str]:
+            return (
+                "/api/v1/stats/top-videos",
+                {"metric": metric, "period": period, "date": day},
+                token,
+            )
+
         def a_creator(rng: random.Random) -> tuple[int, str]:
             creator = rng.choice(list(creator_tokens))
             return creator, creator_tokens[creator]
@@ -286,30 +295,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         scenarios: dict[str, Callable[[random.Random], tuple[str, dict[str, Any], str]]] = {
             "healthz_reference": lambda rng: ("/healthz", {}, admin),
-            "top_videos_admin_day": lambda rng: (
-                "/api/v1/stats/top-videos",
-                {"metric": "views", "period": "day", "date": any_day(rng)},
-                admin,
+            "top_videos_admin_day": lambda rng: top_videos("views", "day", any_day(rng), admin),
+            "top_videos_admin_week": lambda rng: top_videos("views", "week", any_day(rng), admin),
+            "top_videos_admin_month": lambda rng: top_videos("views", "month", any_day(rng), admin),
+            "top_videos_admin_month_watched": lambda rng: top_videos(
+                "watched_seconds", "month", any_day(rng), admin
             ),
-            "top_videos_admin_week": lambda rng: (
-                "/api/v1/stats/top-videos",
-                {"metric": "views", "period": "week", "date": any_day(rng)},
-                admin,
-            ),
-            "top_videos_admin_month": lambda rng: (
-                "/api/v1/stats/top-videos",
-                {"metric": "views", "period": "month", "date": any_day(rng)},
-                admin,
-            ),
-            "top_videos_admin_month_watched": lambda rng: (
-                "/api/v1/stats/top-videos",
-                {"metric": "watched_seconds", "period": "month", "date": any_day(rng)},
-                admin,
-            ),
-            "top_videos_creator_month": lambda rng: (
-                "/api/v1/stats/top-videos",
-                {"metric": "views", "period": "month", "date": any_day(rng)},
-                a_creator(rng)[1],
+            "top_videos_creator_month": lambda rng: top_videos(
+                "views", "month", any_day(rng), a_creator(rng)[1]
             ),
             "video_settlement_month": lambda rng: (
                 lambda vt: (

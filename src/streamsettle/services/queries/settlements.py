@@ -74,6 +74,11 @@ def _total(days: list[SettlementDay]) -> dict[str, int]:
     return {name: sum(getattr(d, name) for d in days) for name in _AMOUNT_FIELDS}
 
 
+def _summed(period: Period, dates: DateRange, days: list[SettlementDay]) -> dict[str, Any]:
+    """A settlement's period, its days and their totals."""
+    return {"period": period, "from_": dates.start, "to": dates.end, "days": days, **_total(days)}
+
+
 def video_settlement(
     session: Session, user: User, video_id: int, *, period: Period, day: date
 ) -> VideoSettlement:
@@ -82,15 +87,7 @@ def video_settlement(
     require_owner_or_admin(user, video.creator_id, "video")
     dates = period_dates(period, day)
     days = _days(session, _S, _S.video_id == video_id, _in(_S, dates))
-    return VideoSettlement(
-        video_id=video.id,
-        title=video.title,
-        period=period,
-        from_=dates.start,
-        to=dates.end,
-        days=days,
-        **_total(days),
-    )
+    return VideoSettlement(video_id=video.id, title=video.title, **_summed(period, dates, days))
 
 
 def creator_settlement(
@@ -113,15 +110,7 @@ def creator_settlement(
         CreatorVideoLine(video_id=row.video_id, title=row.title, **_amounts(row))
         for row in video_rows
     ]
-    return CreatorSettlement(
-        creator_id=creator_id,
-        period=period,
-        from_=dates.start,
-        to=dates.end,
-        videos=videos,
-        days=days,
-        **_total(days),
-    )
+    return CreatorSettlement(creator_id=creator_id, videos=videos, **_summed(period, dates, days))
 
 
 def ad_settlement(
