@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from streamsettle.domain.playback import Progress
 from streamsettle.sessions.base import LiveSession, SessionState
@@ -96,3 +96,24 @@ def stored_session(
         state=state,
         ended_at_ms=ended_at_ms,
     )
+
+
+def stored_columns(session: LiveSession) -> dict[str, Any]:
+    """The columns a row holds for ``session`` (the inverse of ``stored_session``; the
+    row's key, date and state are the caller's)."""
+    p = session.progress
+    return {
+        "video_id": session.video_id,
+        "viewer_id": session.viewer_id,
+        "ip": session.ip,
+        "user_agent": session.user_agent,
+        "started_at": ms_to_datetime(session.started_at_ms),
+        "duration_ms": session.duration_ms,
+        "ad_slots": encode_slots(session.ad_slots),
+        "start_position_ms": session.start_position_ms,
+        "position_ms": p.position_ms,
+        "at_ms": p.at_ms,
+        "watched_ms": p.watched_ms,
+        "last_seq": p.last_seq,
+        "slots_reached": encode_reached(p.slots_reached),
+    }

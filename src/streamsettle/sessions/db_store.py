@@ -37,8 +37,8 @@ from streamsettle.sessions.codec import (
     datetime_to_ms,
     decode_slots,
     encode_reached,
-    encode_slots,
     ms_to_datetime,
+    stored_columns,
     stored_progress,
     stored_session,
 )
@@ -63,26 +63,13 @@ class DatabaseSessionStore:
         return stored_session(row, row.id, started, SessionState(row.state), ended)
 
     def create(self, session: LiveSession) -> None:
-        p = session.progress
         with self.db.session() as s:
             s.add(
                 Row(
                     id=session.session_id,
-                    video_id=session.video_id,
-                    viewer_id=session.viewer_id,
-                    ip=session.ip,
-                    user_agent=session.user_agent,
-                    started_at=ms_to_datetime(session.started_at_ms),
-                    duration_ms=session.duration_ms,
-                    ad_slots=encode_slots(session.ad_slots),
-                    start_position_ms=session.start_position_ms,
-                    position_ms=p.position_ms,
-                    at_ms=p.at_ms,
-                    watched_ms=p.watched_ms,
-                    last_seq=p.last_seq,
-                    slots_reached=encode_reached(p.slots_reached),
+                    **stored_columns(session),
                     state=session.state.value,
-                    last_seen_at=ms_to_datetime(p.at_ms),
+                    last_seen_at=ms_to_datetime(session.progress.at_ms),
                     ended_at=None,
                 )
             )

@@ -36,9 +36,8 @@ from streamsettle.services.ingest.watch_log_writer import write_watch_logs
 from streamsettle.sessions import LiveSession, SessionState
 from streamsettle.sessions.codec import (
     datetime_to_ms,
-    encode_reached,
-    encode_slots,
     ms_to_datetime,
+    stored_columns,
     stored_session,
 )
 
@@ -106,23 +105,10 @@ def write_sessions(runtime: Runtime, sessions: Sequence[LiveSession]) -> int:
 
 
 def _checkpoint_row(s: LiveSession, now: datetime) -> dict[str, Any]:
-    p = s.progress
     return {
         "session_id": s.session_id,
         "business_date": s.business_date,
-        "video_id": s.video_id,
-        "viewer_id": s.viewer_id,
-        "ip": s.ip,
-        "user_agent": s.user_agent,
-        "started_at": ms_to_datetime(s.started_at_ms),
-        "duration_ms": s.duration_ms,
-        "ad_slots": encode_slots(s.ad_slots),
-        "start_position_ms": s.start_position_ms,
-        "position_ms": p.position_ms,
-        "at_ms": p.at_ms,
-        "watched_ms": p.watched_ms,
-        "last_seq": p.last_seq,
-        "slots_reached": encode_reached(p.slots_reached),
+        **stored_columns(s),
         "checkpointed_at": now,
     }
 
