@@ -159,9 +159,9 @@ class World:
             [{"business_date": day, "video_id": video, "ad_id": ad, "ad_views": ad_views}],
         )
 
-    def mark_settled(self, day: date) -> None:
-        """A completed run for ``day`` (for days whose statistics a test writes by hand)."""
-        done = datetime(2020, 1, 1, tzinfo=UTC)
+    def mark_settled(self, day: date, done: datetime = datetime(2020, 1, 1, tzinfo=UTC)) -> None:
+        """A completed run for ``day`` that ended at ``done`` (for days whose statistics a
+        test writes by hand, or days without watch logs)."""
         with self.runtime.db.session() as session:
             session.add(
                 BatchRun(

@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from streamsettle.db.models import (
-    BatchRun,
     DailySettlement,
     Statement,
     StatementAdjustment,
@@ -34,18 +33,7 @@ def settle(world: World, start: date, end: date) -> None:
             run = run_date(world.runtime, day)
             assert run.status == "completed", run.error
             continue
-        now = datetime.now(UTC)
-        with world.runtime.db.session() as session:
-            session.add(
-                BatchRun(
-                    business_date=day,
-                    status="completed",
-                    worker="test",
-                    started_at=now,
-                    heartbeat_at=now,
-                    finished_at=now,
-                )
-            )
+        world.mark_settled(day, datetime.now(UTC))
 
 
 def frozen_rows(world: World) -> dict[str, list[tuple[str, ...]]]:
