@@ -34,7 +34,7 @@ from streamsettle.services.catalogue import Placement
 from streamsettle.services.ingest import importer
 from streamsettle.services.queries import admin as admin_queries
 from streamsettle.web import session as web_session
-from streamsettle.web.dashboard import Window, build_dashboard, choose_window
+from streamsettle.web.dashboard import ChosenWindow, build_dashboard
 from streamsettle.web.routes import SECURITY_HEADERS, _page, _to_login, templates
 
 templates.env.filters.setdefault("hours", lambda seconds: f"{seconds / 3600:,.1f} h")
@@ -151,17 +151,6 @@ def _needing_rerun(session: Session) -> dict[str, Any]:
         "first": days[0] if days else None,
         "last": days[-1] if days else None,
     }
-
-
-def _window(
-    runtime: RuntimeDep,
-    period: Annotated[str | None, Query()] = None,
-    day: Annotated[str | None, Query(alias="date")] = None,
-) -> Window:
-    return choose_window(period, day, runtime.settings)
-
-
-ChosenWindow = Annotated[Window, Depends(_window)]
 
 
 # --- overview ------------------------------------------------------------------------

@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 
+from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from streamsettle.config import Settings
@@ -22,6 +24,7 @@ from streamsettle.domain.periods import (
     period_range,
     previous_business_date,
 )
+from streamsettle.http.deps import RuntimeDep
 from streamsettle.services import queries
 from streamsettle.services.batch import repository as batch_repo
 from streamsettle.services.queries.results import SettlementDay
@@ -71,6 +74,18 @@ def choose_window(
         dates = period_range(chosen_period, chosen_day)
     problem = "; ".join(problems) + ", showing the default instead" if problems else None
     return Window(chosen_period, chosen_day, dates, problem)
+
+
+def _window_from_query(
+    runtime: RuntimeDep,
+    period: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query(alias="date")] = None,
+) -> Window:
+    return choose_window(period, day, runtime.settings)
+
+
+ChosenWindow = Annotated[Window, Depends(_window_from_query)]
+"""The page's window from its ``period`` and ``date`` query parameters."""
 
 
 @dataclass(frozen=True)

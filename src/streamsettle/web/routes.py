@@ -29,7 +29,7 @@ from streamsettle.http.deps import RuntimeDep, client_ip
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
 from streamsettle.web import session as web_session
-from streamsettle.web.dashboard import build_dashboard, choose_window
+from streamsettle.web.dashboard import ChosenWindow, build_dashboard
 
 _HERE = Path(__file__).parent
 _env = jinja2.Environment(
@@ -80,16 +80,10 @@ def _to_login(request: Request, *, clear: bool = False) -> Response:
 
 
 @router.get("/")
-def dashboard(
-    request: Request,
-    runtime: RuntimeDep,
-    period: Annotated[str | None, Query()] = None,
-    day: Annotated[str | None, Query(alias="date")] = None,
-) -> Response:
+def dashboard(request: Request, runtime: RuntimeDep, window: ChosenWindow) -> Response:
     who = web_session.current_session(request, runtime)
     if who is None:
         return _to_login(request)
-    window = choose_window(period, day, runtime.settings)
     with runtime.db.read_session(who.user.id) as session:
         board = build_dashboard(session, who.user, window)
     response = _page(
@@ -165,8 +159,7 @@ def logout(
 def settlement_csv(
     request: Request,
     runtime: RuntimeDep,
-    period: Annotated[str | None, Query()] = None,
-    day: Annotated[str | None, Query(alias="date")] = None,
+    window: ChosenWindow,
     creator_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """The logged-in creator's CSV (an admin may name any creator) for the page's period."""
@@ -179,7 +172,6 @@ def settlement_csv(
         raise Forbidden("only an admin may download another creator's settlement")
     if target == user.id and not (user.has_role("creator") or user.has_role("admin")):
         raise Forbidden("the settlement CSV is for creators")
-    window = choose_window(period, day, runtime.settings)
     with runtime.db.read_session(user.id) as session:
         response = downloads.settlement_csv(
             session, target, window.dates, {"Cache-Control": "no-store"}
