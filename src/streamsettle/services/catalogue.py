@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import Ad, AdSlot, User, Video
@@ -42,6 +42,13 @@ class Page(Generic[T]):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, session: Session, query: Select[T], limit: int, offset: int) -> Page[T]:
+        """The page of ``query``'s rows from ``offset``, with the count of all of them."""
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        items = list(session.scalars(query.limit(limit).offset(offset)))
+        return cls(items, total or 0, limit, offset)
 
 
 def _check_title(title: str) -> str:
@@ -94,9 +101,7 @@ def list_videos(
     query = select(Video)
     if creator_id is not None:
         query = query.where(Video.creator_id == creator_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(session.scalars(query.order_by(Video.id).limit(limit).offset(offset)))
-    return Page(items, total, limit, offset)
+    return Page.of(session, query.order_by(Video.id), limit, offset)
 
 
 def create_ad(
@@ -139,9 +144,7 @@ def list_ads(
         query = query.where(Ad.owner_id == owner_id)
     if active is not None:
         query = query.where(Ad.active.is_(active))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(session.scalars(query.order_by(Ad.id).limit(limit).offset(offset)))
-    return Page(items, total, limit, offset)
+    return Page.of(session, query.order_by(Ad.id), limit, offset)
 
 
 def list_ads_for(
