@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from streamsettle.db.models import (
     Ad,
@@ -158,6 +158,23 @@ class TopAdLine:
     amount: int
 
 
+def _sums(
+    session: Session,
+    key: InstrumentedAttribute[int],
+    amount: InstrumentedAttribute[int],
+    day: InstrumentedAttribute[date],
+    keys: list[int],
+    dates: DateRange,
+) -> dict[int, int]:
+    """``amount`` summed per ``key`` over ``dates``, for the given keys."""
+    rows = session.execute(
+        select(key, func.sum(amount))
+        .where(key.in_(keys), day.between(dates.start, dates.end))
+        .group_by(key)
+    ).all()
+    return {k: int(total or 0) for k, total in rows}
+
+
 def top_videos_with_owners(
     session: Session, admin: User, *, metric: Metric, period: Period, day: date
 ) -> list[TopVideoLine]:
@@ -166,7 +183,6 @@ def top_videos_with_owners(
     ids = [item.video_id for item in top.items]
     if not ids:
         return []
-    dates = top.range
     owners = {
         video_id: (creator_id, name)
         for video_id, creator_id, name in session.execute(
@@ -175,14 +191,8 @@ def top_videos_with_owners(
             .where(Video.id.in_(ids))
         ).all()
     }
-    amounts = dict(
-        session.execute(
-            select(DailySettlement.video_id, func.sum(DailySettlement.total_amount))
-            .where(DailySettlement.video_id.in_(ids))
-            .where(DailySettlement.business_date.between(dates.start, dates.end))
-            .group_by(DailySettlement.video_id)
-        ).all()
-    )
+    s = DailySettlement
+    amounts = _sums(session, s.video_id, s.total_amount, s.business_date, ids, top.range)
     return [
         TopVideoLine(
             rank=item.rank,
@@ -192,7 +202,7 @@ def top_videos_with_owners(
             creator=owners[item.video_id][1],
             views=item.views,
             watched_seconds=item.watched_seconds,
-            total_amount=int(amounts.get(item.video_id) or 0),
+            total_amount=amounts.get(item.video_id, 0),
         )
         for item in top.items
     ]
@@ -206,7 +216,6 @@ def top_ads_with_owners(
     ids = [item.ad_id for item in top.items]
     if not ids:
         return []
-    dates = top.range
     owners = dict(
         session.execute(
             select(Ad.id, User.display_name)
@@ -214,14 +223,8 @@ def top_ads_with_owners(
             .where(Ad.id.in_(ids))
         ).all()
     )
-    amounts = dict(
-        session.execute(
-            select(DailyAdSettlement.ad_id, func.sum(DailyAdSettlement.amount))
-            .where(DailyAdSettlement.ad_id.in_(ids))
-            .where(DailyAdSettlement.business_date.between(dates.start, dates.end))
-            .group_by(DailyAdSettlement.ad_id)
-        ).all()
-    )
+    a = DailyAdSettlement
+    amounts = _sums(session, a.ad_id, a.amount, a.business_date, ids, top.range)
     return [
         TopAdLine(
             rank=item.rank,
@@ -229,7 +232,7 @@ def top_ads_with_owners(
             title=item.title,
             advertiser=owners[item.ad_id],
             ad_views=item.ad_views,
-            amount=int(amounts.get(item.ad_id) or 0),
+            amount=amounts.get(item.ad_id, 0),
         )
         for item in top.items
     ]
