@@ -101,6 +101,17 @@ def test_pages_escape_titles_and_carry_the_strict_policy(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get("/admin/videos").text
 
 
+def test_the_creators_list_opens_each_creators_studio_and_statements(
+    runtime: Runtime, client: TestClient
+) -> None:
+    ids = _users(runtime)
+    _login(client, "root")
+    listing = client.get("/admin/creators").text
+    for path in (f"/studio?creator_id={ids['maker']}", f"/statements?creator_id={ids['maker']}"):
+        assert f'href="{path}"' in listing
+        assert client.get(path).status_code == 200, path
+
+
 def test_forms_without_the_csrf_token_change_nothing(runtime: Runtime, client: TestClient) -> None:
     ids = _users(runtime)
     _login(client, "root")
