@@ -12,7 +12,7 @@ them through a small JSON endpoint.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import RateCard, User, Video
@@ -35,7 +34,14 @@ from streamsettle.services.ingest import importer
 from streamsettle.services.queries import admin as admin_queries
 from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import ChosenWindow, build_dashboard
-from streamsettle.web.routes import SECURITY_HEADERS, _page, _to_login, templates
+from streamsettle.web.routes import (
+    SECURITY_HEADERS,
+    PageRoute,
+    Refused,
+    _page,
+    signed_in,
+    templates,
+)
 
 templates.env.filters.setdefault("hours", lambda seconds: f"{seconds / 3600:,.1f} h")
 
@@ -50,55 +56,26 @@ class Admin:
     session: web_session.WebSession
 
 
-class _Refused(Exception):
-    """Raised by ``_admin`` to send ``response`` instead of the page."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__()
-        self.response = response
-
-
-class _AdminRoute(APIRoute):
-    """A console route: answers with the refusal when the caller is not an admin."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except _Refused as refused:
-                return refused.response
-
-        return answer
-
-
 def _admin(request: Request, runtime: RuntimeDep) -> Admin:
     """The logged-in admin; else the login page, or a 403 page for other users."""
-    who = web_session.current_session(request, runtime)
-    if who is None:
-        raise _Refused(_to_login(request))
+    who = signed_in(request, runtime)
     if not who.user.has_role("admin"):
-        raise _Refused(_render(request, runtime, None, "admin/forbidden.html", {}, 403))
+        raise Refused(_render(request, None, "admin/forbidden.html", {}, 403))
     return Admin(who.user, who)
 
 
 AdminDep = Annotated[Admin, Depends(_admin)]
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=_AdminRoute)
+router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 
 
 def _render(
     request: Request,
-    runtime: Runtime,
     admin: Admin | None,
     name: str,
     context: dict[str, Any],
     status_code: int = 200,
 ) -> Response:
-    response = _page(request, name, {**context, "admin": admin}, status_code)
-    if admin is not None and admin.session.renewed is not None:
-        web_session.store_tokens(request, response, runtime, admin.session.renewed)
-    return response
+    return _page(request, name, {**context, "admin": admin}, status_code)
 
 
 def _redirect(url: str) -> Response:
@@ -184,7 +161,7 @@ def home(
         }
     with runtime.db.session() as session:
         context["needing_rerun"] = _needing_rerun(session)
-    return _render(request, runtime, admin, "admin/home.html", context)
+    return _render(request, admin, "admin/home.html", context)
 
 
 # --- batch runs and backfills ----------------------------------------------------------
@@ -214,7 +191,7 @@ def batch_page(
             dates = backfill.check_range(_date(first, "from"), _date(last, "to"))
             context["following"] = {"run": run, "dates": dates}
         context["problems"] = problems
-    return _render(request, runtime, admin, "admin/batch.html", context)
+    return _render(request, admin, "admin/batch.html", context)
 
 
 @router.post("/batch")
@@ -236,7 +213,7 @@ def start_batch(
         return _redirect(f"/admin/batch?run={run_id}&from={start}&to={end}")
     context = _batch_context(runtime, admin)
     context.update(following=None, problems=problems, form={"from": first, "to": last})
-    return _render(request, runtime, admin, "admin/batch.html", context, 409)
+    return _render(request, admin, "admin/batch.html", context, 409)
 
 
 @router.get("/batch/progress")
@@ -250,7 +227,7 @@ def batch_progress(
     """The backfill's progress as JSON, for the page's poll."""
     try:
         _admin(request, runtime)
-    except _Refused:
+    except Refused:
         error = {"code": "forbidden", "message": "log in as an admin", "details": None}
         return JSONResponse({"error": error}, 403, headers=SECURITY_HEADERS)
     dates = backfill.check_range(first, last)
@@ -282,7 +259,7 @@ def batch_progress(
 
 @router.get("/import")
 def import_page(request: Request, runtime: RuntimeDep, admin: AdminDep) -> Response:
-    return _render(request, runtime, admin, "admin/import.html", {"result": None, "problems": []})
+    return _render(request, admin, "admin/import.html", {"result": None, "problems": []})
 
 
 @router.post("/import")
@@ -303,7 +280,7 @@ def import_upload(
     with runtime.db.session() as session:
         context["needing_rerun"] = _needing_rerun(session)
     status_code = 200 if result is not None else 503
-    return _render(request, runtime, admin, "admin/import.html", context, status_code)
+    return _render(request, admin, "admin/import.html", context, status_code)
 
 
 # --- rate cards -----------------------------------------------------------------------
@@ -361,7 +338,7 @@ def _rate_card_page(
         "problems": problems or [],
         "form": form,
     }
-    return _render(request, runtime, admin, "admin/rate_cards.html", context, status_code)
+    return _render(request, admin, "admin/rate_cards.html", context, status_code)
 
 
 @router.get("/rate-cards")
@@ -431,7 +408,7 @@ def video_list(
 ) -> Response:
     with runtime.db.session() as session:
         lines = admin_queries.videos(session, creator_id=creator)
-    return _render(request, runtime, admin, "admin/videos.html", {"videos": lines})
+    return _render(request, admin, "admin/videos.html", {"videos": lines})
 
 
 def _slots_page(
@@ -457,7 +434,7 @@ def _slots_page(
             "problems": problems or [],
             "saved": saved,
         }
-    return _render(request, runtime, admin, "admin/ad_slots.html", context, status_code)
+    return _render(request, admin, "admin/ad_slots.html", context, status_code)
 
 
 @router.get("/videos/{video_id}/ads")
@@ -470,7 +447,7 @@ def ad_slots_page(
 ) -> Response:
     with _problems() as problems:
         return _slots_page(request, runtime, admin, video_id, saved=bool(saved))
-    return _render(request, runtime, admin, "admin/forbidden.html", {"message": problems[0]}, 404)
+    return _render(request, admin, "admin/forbidden.html", {"message": problems[0]}, 404)
 
 
 @router.post("/videos/{video_id}/ads")
@@ -507,7 +484,7 @@ def ad_slots_save(
 def creator_list(request: Request, runtime: RuntimeDep, admin: AdminDep) -> Response:
     with runtime.db.session() as session:
         lines = admin_queries.creators(session)
-    return _render(request, runtime, admin, "admin/creators.html", {"creators": lines})
+    return _render(request, admin, "admin/creators.html", {"creators": lines})
 
 
 @router.get("/creators/{creator_id}")
@@ -523,16 +500,14 @@ def creator_page(
         creator = session.get(User, creator_id)
         if creator is None or not creator.has_role("creator"):
             message = f"no creator {creator_id}"
-            return _render(
-                request, runtime, admin, "admin/forbidden.html", {"message": message}, 404
-            )
+            return _render(request, admin, "admin/forbidden.html", {"message": message}, 404)
         board = build_dashboard(session, creator, window)
     context = {
         "board": board,
         "window": window,
         "schedule_time": runtime.settings.batch_schedule_time,
     }
-    return _render(request, runtime, admin, "admin/creator.html", context)
+    return _render(request, admin, "admin/creator.html", context)
 
 
 __all__ = ["router"]

@@ -7,12 +7,14 @@ Chart.js, so the page needs no internet and runs under a strict Content-Security
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -25,7 +27,7 @@ from streamsettle.errors import (
     retry_after,
 )
 from streamsettle.http import downloads
-from streamsettle.http.deps import RuntimeDep, client_ip
+from streamsettle.http.deps import RuntimeDep, client_ip, get_runtime
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
 from streamsettle.web import session as web_session
@@ -44,7 +46,47 @@ _env.filters["num"] = lambda count: f"{count:,}"
 _env.filters["hms"] = lambda s: f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 templates = Jinja2Templates(env=_env)
 
-router = APIRouter(include_in_schema=False)
+
+class Refused(Exception):
+    """Raised by a page's dependency to send ``response`` (the login, a 403 page) instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+class PageRoute(APIRoute):
+    """A page's route: answers a ``Refused`` with its response, and stores the tokens that
+    were renewed while signing the caller in (``SignedIn``) on the page it answers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Refused as refused:
+                return refused.response
+            who: web_session.WebSession | None = getattr(request.state, "signed_in", None)
+            if who is not None and who.renewed is not None:
+                web_session.store_tokens(request, response, get_runtime(request), who.renewed)
+            return response
+
+        return answer
+
+
+def signed_in(request: Request, runtime: RuntimeDep) -> web_session.WebSession:
+    """The caller's session; else to the login page (``PageRoute`` answers the refusal)."""
+    who = web_session.current_session(request, runtime)
+    if who is None:
+        raise Refused(_to_login(request))
+    request.state.signed_in = who
+    return who
+
+
+SignedIn = Annotated[web_session.WebSession, Depends(signed_in)]
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 router.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
 
 SECURITY_HEADERS = {
@@ -80,10 +122,9 @@ def _to_login(request: Request, *, clear: bool = False) -> Response:
 
 
 @router.get("/")
-def dashboard(request: Request, runtime: RuntimeDep, window: ChosenWindow) -> Response:
-    who = web_session.current_session(request, runtime)
-    if who is None:
-        return _to_login(request)
+def dashboard(
+    request: Request, runtime: RuntimeDep, who: SignedIn, window: ChosenWindow
+) -> Response:
     with runtime.db.read_session(who.user.id) as session:
         board = build_dashboard(session, who.user, window)
     response = _page(
@@ -91,8 +132,6 @@ def dashboard(request: Request, runtime: RuntimeDep, window: ChosenWindow) -> Re
         "dashboard.html",
         {"board": board, "schedule_time": runtime.settings.batch_schedule_time},
     )
-    if who.renewed is not None:
-        web_session.store_tokens(request, response, runtime, who.renewed)
     return response
 
 
@@ -159,13 +198,11 @@ def logout(
 def settlement_csv(
     request: Request,
     runtime: RuntimeDep,
+    who: SignedIn,
     window: ChosenWindow,
     creator_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """The logged-in creator's CSV (an admin may name any creator) for the page's period."""
-    who = web_session.current_session(request, runtime)
-    if who is None:
-        return _to_login(request)
     user = who.user
     target = creator_id or user.id
     if target != user.id and not user.has_role("admin"):
@@ -176,8 +213,6 @@ def settlement_csv(
         response = downloads.settlement_csv(
             session, target, window.dates, {"Cache-Control": "no-store"}
         )
-    if who.renewed is not None:
-        web_session.store_tokens(request, response, runtime, who.renewed)
     return response
 
 

@@ -22,10 +22,9 @@ from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
 from streamsettle.services import statements
 from streamsettle.services.queries import explain
-from streamsettle.web import session as web_session
-from streamsettle.web.routes import _page, _to_login
+from streamsettle.web.routes import PageRoute, SignedIn, _page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 LOG_PAGE = 50
 
 
@@ -77,41 +76,31 @@ def _shift(month: date, months: int) -> str | None:
     return f"{year:04d}-{m + 1:02d}" if 1 <= year <= 9999 else None
 
 
-def _respond(request: Request, runtime: RuntimeDep, who: Any, response: Response) -> Response:
-    if who.renewed is not None:
-        web_session.store_tokens(request, response, runtime, who.renewed)
-    return response
-
-
 @router.get("/statements")
 def statement_page(
     request: Request,
     runtime: RuntimeDep,
+    who: SignedIn,
     month: Annotated[str | None, Query()] = None,
     creator_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     view: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The statement of a month; ``view=print`` gives the printable statement."""
-    who = web_session.current_session(request, runtime)
-    if who is None:
-        return _to_login(request)
     creator = _target(who.user, creator_id)
     first, problem = _month(runtime, month)
     context = _context(runtime, who.user, creator, first) | {"problem": problem}
     name = "statement_print.html" if view == "print" else "statements.html"
-    return _respond(request, runtime, who, _page(request, name, context))
+    return _page(request, name, context)
 
 
 @router.get("/statements.csv")
 def statement_csv(
     request: Request,
     runtime: RuntimeDep,
+    who: SignedIn,
     month: Annotated[str, Query()],
     creator_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    who = web_session.current_session(request, runtime)
-    if who is None:
-        return _to_login(request)
     creator = _target(who.user, creator_id)
     try:
         first = parse_month(month)
@@ -132,21 +121,19 @@ def statement_csv(
             "Cache-Control": "no-store",
         },
     )
-    return _respond(request, runtime, who, response)
+    return response
 
 
 @router.get("/videos/{video_id}/days/{day}")
 def video_day(
     request: Request,
     runtime: RuntimeDep,
+    who: SignedIn,
     video_id: int,
     day: date,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """A video's day: how its amount was priced, and the watch logs behind it."""
-    who = web_session.current_session(request, runtime)
-    if who is None:
-        return _to_login(request)
     with runtime.db.read_session(who.user.id) as session:
         breakdown = explain.daily_breakdown(session, who.user, video_id, day)
         logs = explain.daily_lineage(
@@ -165,7 +152,7 @@ def video_day(
         "month": month_text(month_of(day)),
         "tz": runtime.settings.tz,
     }
-    return _respond(request, runtime, who, _page(request, "video_day.html", context))
+    return _page(request, "video_day.html", context)
 
 
 __all__ = ["router"]
