@@ -30,6 +30,7 @@ from streamsettle.http import downloads
 from streamsettle.http.deps import RuntimeDep, client_ip, get_runtime
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
+from streamsettle.web import i18n
 from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import ChosenWindow, build_dashboard
 
@@ -41,8 +42,27 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters["krw"] = lambda amount: f"₩{amount:,}"
-_env.filters["num"] = lambda count: f"{count:,}"
+
+
+@jinja2.pass_context
+def _krw(context: jinja2.runtime.Context, amount: int) -> str:
+    """Won as the page's language writes it (the admin console's: ``₩1,234``)."""
+    f = context.get("f")
+    return f.krw(amount) if isinstance(f, i18n.Formats) else f"₩{amount:,}"
+
+
+@jinja2.pass_context
+def _num(context: jinja2.runtime.Context, count: int) -> str:
+    f = context.get("f")
+    return f.num(count) if isinstance(f, i18n.Formats) else f"{count:,}"
+
+
+_env.filters["krw"] = _krw
+_env.filters["num"] = _num
+_env.globals.update(
+    {k: v for k, v in i18n.template_context("en").items() if k in ("_", "gettext", "ngettext")}
+)
+"""English texts where a page passes no language (the admin console, macros it imports)."""
 _env.filters["hms"] = lambda s: f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 templates = Jinja2Templates(env=_env)
 
@@ -101,6 +121,7 @@ SECURITY_HEADERS = {
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A page in English (the admin console)."""
     token, new = web_session.csrf_token(request)
     response = templates.TemplateResponse(
         request,
@@ -111,6 +132,22 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     )
     if new:
         web_session.store_csrf(request, response, token)
+    return response
+
+
+def localized_page(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """A creator's page in the chosen language (Korean by default), as the studio's."""
+    language, remember = i18n.choose_language(request)
+    other = request.url.include_query_params(lang="en" if language == "ko" else "ko")
+    translated = {
+        **i18n.template_context(language),
+        "switch_language": f"{other.path}?{other.query}",
+    }
+    response = _page(request, name, {**translated, **context}, status_code)
+    if remember:
+        i18n.remember_language(request, response, language)
     return response
 
 
@@ -127,7 +164,7 @@ def dashboard(
 ) -> Response:
     with runtime.db.read_session(who.user.id) as session:
         board = build_dashboard(session, who.user, window)
-    response = _page(
+    response = localized_page(
         request,
         "dashboard.html",
         {"board": board, "schedule_time": runtime.settings.batch_schedule_time},
@@ -139,7 +176,7 @@ def dashboard(
 def login_form(request: Request, runtime: RuntimeDep) -> Response:
     if web_session.current_session(request, runtime) is not None:
         return RedirectResponse("/", status_code=303)
-    return _page(request, "login.html", _login_context(runtime))
+    return localized_page(request, "login.html", _login_context(runtime))
 
 
 def _login_context(runtime: Runtime, error: str | None = None, email: str = "") -> dict[str, Any]:
@@ -163,20 +200,20 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if not web_session.csrf_ok(request, csrf_token):
-        error = "The form expired. Please try again."
-        return _page(request, "login.html", _login_context(runtime, error, email), 403)
+        error = i18n.N_("The form expired. Please try again.")
+        return localized_page(request, "login.html", _login_context(runtime, error, email), 403)
     if not email or not password:
-        error = "Enter your email and password."
-        return _page(request, "login.html", _login_context(runtime, error, email), 422)
+        error = i18n.N_("Enter your email and password.")
+        return localized_page(request, "login.html", _login_context(runtime, error, email), 422)
     ip = client_ip(request, runtime.settings)
     try:
         with runtime.db.session() as session:
             pair = auth.login(session, runtime, email=email, password=password, ip=ip)
     except AuthenticationFailed as exc:
-        return _page(request, "login.html", _login_context(runtime, exc.message, email), 401)
+        return localized_page(request, "login.html", _login_context(runtime, exc.message, email), 401)
     except (RateLimited, ServiceUnavailable) as exc:  # Retry-After, as the API's answer has
         context = _login_context(runtime, exc.message, email)
-        response = _page(request, "login.html", context, exc.status_code)
+        response = localized_page(request, "login.html", context, exc.status_code)
         response.headers["Retry-After"] = str(retry_after(exc))
         return response
     response = RedirectResponse("/", status_code=303)

@@ -22,7 +22,7 @@ from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
 from streamsettle.services import statements
 from streamsettle.services.queries import explain
-from streamsettle.web.routes import PageRoute, SignedIn, _page
+from streamsettle.web.routes import PageRoute, SignedIn, localized_page
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 LOG_PAGE = 50
@@ -90,7 +90,7 @@ def statement_page(
     first, problem = _month(runtime, month)
     context = _context(runtime, who.user, creator, first) | {"problem": problem}
     name = "statement_print.html" if view == "print" else "statements.html"
-    return _page(request, name, context)
+    return localized_page(request, name, context)
 
 
 @router.get("/statements.csv")
@@ -152,7 +152,7 @@ def video_day(
         "month": month_text(month_of(day)),
         "tz": runtime.settings.tz,
     }
-    return _page(request, "video_day.html", context)
+    return localized_page(request, "video_day.html", context)
 
 
 __all__ = ["router"]

@@ -14,14 +14,11 @@ from streamsettle.web import i18n
 from streamsettle.web.i18n import Formats
 
 WEB = Path(i18n.__file__).parent
-METHODS = [("**.py", "python"), ("templates/studio/**.html", "jinja2")]
-OPTIONS = {
-    "templates/studio/**.html": {
-        "extensions": "jinja2.ext.i18n",
-        "trim_blocks": "true",
-        "lstrip_blocks": "true",
-    }
-}
+PAGES = ["templates/*.html", "templates/studio/**.html"]
+"""The creators' pages: studio, statements, login, dashboard (the admin console is English)."""
+METHODS = [("**.py", "python"), *((pages, "jinja2") for pages in PAGES)]
+JINJA = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+OPTIONS = dict.fromkeys(PAGES, JINJA)
 
 
 def _source_messages() -> set[str]:
@@ -44,6 +41,13 @@ def test_every_text_of_the_pages_has_a_korean_translation() -> None:
     }
     missing = _source_messages() - translated
     assert not missing, f"untranslated (pybabel extract + update, then translate): {missing}"
+
+
+def test_the_statements_login_and_dashboard_texts_are_checked() -> None:
+    found = _source_messages()
+    for text in ("Carried to next month", "Creator earnings", "Your earnings", "Watch logs"):
+        assert text in found
+    assert "Rate cards" not in found  # the admin console stays English
 
 
 def test_the_catalog_is_compiled_in_memory() -> None:
