@@ -104,6 +104,7 @@ def test_creator_logs_in_switches_periods_and_downloads_the_csv(
     token = login.json()["access_token"]
 
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "streamsettle_lang", "value": "en", "url": live_server}])
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

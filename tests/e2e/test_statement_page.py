@@ -81,6 +81,7 @@ def test_statement_and_drill_down(
         f"{live_server}/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD}
     ).json()["access_token"]
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "streamsettle_lang", "value": "en", "url": live_server}])
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -26,6 +26,7 @@ from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.scheduler import due_dates, tick
 from streamsettle.services.identity.passwords import hash_password
 from streamsettle.services.ingest.importer import import_watch_logs
+from streamsettle.web.i18n import LANGUAGE_COOKIE
 from tests.integration.batch.batch_world import World
 
 D1 = date(2024, 6, 1)
@@ -252,6 +253,7 @@ def _page(world: World, user_id: int, path: str) -> str:
         user.password_hash = _password_hash()
         email = user.email
     with TestClient(create_app(world.runtime)) as client:
+        client.cookies.set(LANGUAGE_COOKIE, "en")
         form = client.get("/login").text
         match = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert match

@@ -14,6 +14,7 @@ from streamsettle.db.models import User, Video
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
 from streamsettle.services.identity.tokens import issue_access_token
+from streamsettle.web.i18n import LANGUAGE_COOKIE, Formats
 from streamsettle.web.session import ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE
 from tests.integration.queries.queries_dataset import Settled
 
@@ -46,7 +47,10 @@ def _csrf(client: TestClient, path: str = "/login") -> str:
     return match.group(1)
 
 
-def _login(client: TestClient, email: str) -> None:
+def _login(client: TestClient, email: str, language: str | None = "en") -> None:
+    """Logs in; the page's English is chosen unless ``language`` is None (Korean, the default)."""
+    if language is not None:
+        client.cookies.set(LANGUAGE_COOKIE, language)
     token = _csrf(client)
     response = client.post(
         "/login",
@@ -222,3 +226,61 @@ def test_static_assets_are_served_locally(page: Settled) -> None:
     assert chart.content.startswith(b"/*!\n * Chart.js v4.6.1")
     assert page.client.get("/static/dashboard.js").status_code == 200
     assert page.client.get("/static/../routes.py").status_code == 404
+
+
+KO = Formats("ko")
+
+
+def _korean(html: str) -> None:
+    assert '<html lang="ko">' in html
+    assert 'data-testid="language-switch"' in html and ">English</a>" in html
+
+
+def test_login_page_is_korean_by_default_and_english_on_request(page: Settled) -> None:
+    html = page.client.get("/login").text
+    _korean(html)
+    assert "로그인" in html and "Log in to see" not in html
+    english = page.client.get("/login?lang=en")
+    assert '<html lang="en">' in english.text and "Log in to see your settlements" in english.text
+    assert english.cookies.get(LANGUAGE_COOKIE) == "en"
+    assert "Content-Security-Policy" in english.headers
+
+
+def test_dashboard_is_korean_by_default_with_the_studio_formats(page: Settled) -> None:
+    _login(page.client, "a@q.test", language=None)
+    html = page.client.get(WEEK).text
+    _korean(html)
+    assert "내 수익" in html
+    assert _text(html, "range") == "주: 2026-11-30 ~ 2026-12-06"
+    assert _text(html, "total-amount") == KO.krw(235) == "₩235"
+    assert (_text(html, "views"), _text(html, "ad-views")) == (KO.num(81), KO.num(14))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # still escaped
+    csv = page.client.get("/settlements.csv?period=week&date=2026-12-02")
+    assert csv.text.splitlines()[0].startswith("date,")  # the CSV stays as it is
+
+
+def test_statement_pages_are_korean_by_default_with_the_studio_formats(page: Settled) -> None:
+    _login(page.client, "a@q.test", language=None)
+    api = page.client.get(
+        "/api/v1/statements/creators/me",
+        params={"month": "2026-12"},
+        headers={"Authorization": f"Bearer {page.tokens['A']}"},
+    ).json()
+    html = page.client.get("/statements?month=2026-12").text
+    _korean(html)
+    assert "정산 명세서 2026-12" in _text(html, "statement-title")
+    assert _text(html, "statement-total") == KO.krw(api["total_amount"])
+    assert _text(html, "payable") == KO.krw(api["payable_amount"])
+    printable = page.client.get("/statements?month=2026-12&view=print").text
+    assert '<html lang="ko">' in printable and "이월 받은 금액" in printable
+    day = page.client.get(f"/videos/{page.ids['v1']}/days/2026-12-01")
+    assert day.status_code == 200, day.text
+    _korean(day.text)
+    assert "시청 로그" in day.text
+    breakdown = page.client.get(
+        f"/api/v1/settlements/videos/{page.ids['v1']}/days/2026-12-01/breakdown",
+        headers={"Authorization": f"Bearer {page.tokens['A']}"},
+    ).json()
+    assert _text(day.text, "day-total") == KO.krw(breakdown["total_amount"])
+    english = page.client.get("/statements?month=2026-12&lang=en").text
+    assert '<html lang="en">' in english and "Carried in" in english
