@@ -210,7 +210,9 @@ def login(
         with runtime.db.session() as session:
             pair = auth.login(session, runtime, email=email, password=password, ip=ip)
     except AuthenticationFailed as exc:
-        return localized_page(request, "login.html", _login_context(runtime, exc.message, email), 401)
+        return localized_page(
+            request, "login.html", _login_context(runtime, exc.message, email), 401
+        )
     except (RateLimited, ServiceUnavailable) as exc:  # Retry-After, as the API's answer has
         context = _login_context(runtime, exc.message, email)
         response = localized_page(request, "login.html", context, exc.status_code)
