@@ -254,7 +254,7 @@ class AsyncRedisReporter:
     Reports that arrive while a call is in flight wait for it, then go out together as one
     ``EVALSHA`` that applies them in order. redis-py spends most of its CPU per command and
     per awaited round trip, not per argument, so under load this is what lets one worker
-    keep up with thousands of heartbeats a second (issue 6); a lone report leaves at once.
+    keep up with thousands of heartbeats a second; a lone report leaves at once.
     """
 
     MAX_BATCH = 128

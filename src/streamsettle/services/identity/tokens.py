@@ -80,7 +80,7 @@ def decode_access_token(
 
     A verified token is remembered by its exact text: a player sends the same token with
     every heartbeat for the token's whole life, and checking the signature again each time
-    cost ~100 µs, half of a heartbeat's CPU (issue 6). Expiry is checked on every use;
+    cost ~100 µs, half of a heartbeat's CPU. Expiry is checked on every use;
     revocation is checked by the callers, as before.
     """
     key_file = settings.jwt_public_key_file
