@@ -179,6 +179,10 @@ def login_form(request: Request, runtime: RuntimeDep) -> Response:
     return localized_page(request, "login.html", _login_context(runtime))
 
 
+_SERVICE_TEXTS = (i18n.N_("incorrect email or password"),)
+"""Answers of the services the login page shows, translated there like its own texts."""
+
+
 def _login_context(runtime: Runtime, error: str | None = None, email: str = "") -> dict[str, Any]:
     settings = runtime.settings
     return {

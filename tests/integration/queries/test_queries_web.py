@@ -82,6 +82,7 @@ def test_anonymous_visitor_is_sent_to_the_login_form(page: Settled) -> None:
 
 def test_login_needs_the_csrf_token_and_the_right_password(page: Settled) -> None:
     client = page.client
+    client.cookies.set(LANGUAGE_COOKIE, "en")
     token = _csrf(client)
     forged = client.post(
         "/login", data={"email": "a@q.test", "password": PASSWORD, "csrf_token": "x" * 43}
@@ -244,6 +245,12 @@ def test_login_page_is_korean_by_default_and_english_on_request(page: Settled) -
     assert '<html lang="en">' in english.text and "Log in to see your settlements" in english.text
     assert english.cookies.get(LANGUAGE_COOKIE) == "en"
     assert "Content-Security-Policy" in english.headers
+    page.client.cookies.delete(LANGUAGE_COOKIE)
+    wrong = page.client.post(
+        "/login", data={"email": "a@q.test", "password": "nope", "csrf_token": _csrf(page.client)}
+    )
+    assert wrong.status_code == 401
+    assert _text(wrong.text, "login-error") == "이메일 또는 비밀번호가 올바르지 않습니다."
 
 
 def test_dashboard_is_korean_by_default_with_the_studio_formats(page: Settled) -> None:
