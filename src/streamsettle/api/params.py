@@ -34,3 +34,4 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text), Field(strict=False
 IdPath = Annotated[Id, Path()]
 PeriodQuery = Annotated[Period, Query(description="day, week (ISO, Monday to Sunday) or month")]
 DateQuery = Annotated[IsoDate, Query(alias="date", description="any date inside the period")]
+DatePath = Annotated[IsoDate, Path(alias="date", description="YYYY-MM-DD")]

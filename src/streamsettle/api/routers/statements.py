@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession, RecordsWrites
-from streamsettle.api.params import Id, IdPath, IsoDate
+from streamsettle.api.params import DatePath, Id, IdPath
 from streamsettle.domain.statements import month_text, parse_month
 from streamsettle.http.deps import RuntimeDep, SettingsDep
 from streamsettle.services import statements
@@ -103,7 +103,7 @@ def close_month(_admin: AdminUser, runtime: RuntimeDep, month: MonthPath) -> Clo
 )
 def daily_breakdown(
     video_id: IdPath,
-    day: Annotated[IsoDate, Path(alias="date", description="YYYY-MM-DD")],
+    day: DatePath,
     user: CurrentUser,
     session: ReadSession,
 ) -> explain.DailyBreakdown:
@@ -118,7 +118,7 @@ def daily_breakdown(
 )
 def daily_logs(
     video_id: IdPath,
-    day: Annotated[IsoDate, Path(alias="date", description="YYYY-MM-DD")],
+    day: DatePath,
     user: CurrentUser,
     session: ReadSession,
     settings: SettingsDep,
