@@ -34,7 +34,7 @@ lint: install
 
 ## Re-pin the dependencies after editing pyproject.toml
 lock:
-	uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	uv pip compile pyproject.toml --extra dev --extra spark -o requirements.lock --python-version 3.11
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
