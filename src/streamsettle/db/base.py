@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, String, TypeDecorator
+from sqlalchemy.dialects.postgresql import ARRAY, INET
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -22,6 +23,22 @@ NAMING_CONVENTION = {
 }
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+IntArray = JSON().with_variant(ARRAY(Integer()), "postgresql")
+"""A list of integers (NULL elements allowed): an array on PostgreSQL, JSON on SQLite."""
+
+
+class IpAddress(TypeDecorator[str]):
+    """An IP address: ``inet`` on PostgreSQL (7 bytes for IPv4), text on SQLite; always
+    read back as its canonical text."""
+
+    impl = String(45)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(INET() if dialect.name == "postgresql" else String(45))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

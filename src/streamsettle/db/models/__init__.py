@@ -15,8 +15,8 @@ from streamsettle.db.models.playback import (
     LivePlaybackSession,
     PlaybackCheckpoint,
     ResumePosition,
+    UserAgent,
     WatchLog,
-    WatchLogAdSlot,
 )
 from streamsettle.db.models.settlement import (
     DailyAdSettlement,
@@ -70,9 +70,9 @@ __all__ = [
     "StatementLine",
     "StatementMonth",
     "User",
+    "UserAgent",
     "UserRole",
     "Video",
     "ViewClassification",
     "WatchLog",
-    "WatchLogAdSlot",
 ]

@@ -1,4 +1,4 @@
-"""Playback facts: live sessions (embedded store), watch logs and their ad slot hits.
+"""Playback facts: live sessions (embedded store) and watch logs.
 
 Watch logs are the only facts of the product; every daily table is derived from them.
 The session id is the idempotency key: storing the same session twice changes nothing.
@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
+from streamsettle.db.base import Base, BigId, IntArray, IpAddress, UTCDateTime, utcnow
 
 Position = Numeric(12, 3)
 
@@ -83,40 +83,51 @@ class PlaybackCheckpoint(SessionProgress, Base):
     checkpointed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class UserAgent(Base):
+    """The dictionary of user agents: a watch log stores the id, not the text, which repeats
+    across millions of rows."""
+
+    __tablename__ = "user_agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_agent: Mapped[str] = mapped_column(Text, unique=True)
+
+
 class WatchLog(Base):
+    """One ended playback session: the fact every daily table is derived from.
+
+    Narrow on purpose (tens of millions of rows a month): integer keys, the address as
+    ``inet``, the user agent as a dictionary id, positions in integer milliseconds, and the
+    ad slots the session reached on the row itself: ``ad_positions`` (seconds, ascending)
+    and, element for element, ``ad_ids`` (the ad that filled each slot then, NULL for an
+    empty slot); both NULL when no slot was reached. On PostgreSQL the table is partitioned
+    by business day (``db.partitions``), so a day's batch reads one partition and an old day
+    can be archived and detached whole. The key is (session id, business date): the date
+    follows from the session's start, so a retried write of the same session meets its row.
+    """
+
     __tablename__ = "watch_logs"
     __table_args__ = (
         CheckConstraint("watched_seconds >= 0", name="watched_non_negative"),
-        CheckConstraint("start_position_seconds >= 0", name="start_non_negative"),
-        CheckConstraint("end_position_seconds >= 0", name="end_non_negative"),
+        CheckConstraint("start_position_ms >= 0", name="start_non_negative"),
+        CheckConstraint("end_position_ms >= 0", name="end_non_negative"),
         CheckConstraint("ended_at >= started_at", name="ends_after_start"),
-        Index("ix_watch_logs_business_date_video_id", "business_date", "video_id"),
+        {"postgresql_partition_by": "RANGE (business_date)"},
     )
 
-    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    business_date: Mapped[date] = mapped_column(Date)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"))
-    viewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
-    ip: Mapped[str] = mapped_column(String(45))
-    user_agent: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    start_position_seconds: Mapped[Decimal] = mapped_column(Position)
-    end_position_seconds: Mapped[Decimal] = mapped_column(Position)
-    watched_seconds: Mapped[int] = mapped_column(BigInteger)
-
-
-class WatchLogAdSlot(Base):
-    """An ad slot a session reached, with the ad that filled the slot at that time."""
-
-    __tablename__ = "watch_log_ad_slots"
-    __table_args__ = (CheckConstraint("position_seconds > 0", name="positive_position"),)
-
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("watch_logs.session_id", ondelete="CASCADE"), primary_key=True
-    )
-    position_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ad_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ads.id"))
+    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[int] = mapped_column(Integer, ForeignKey("videos.id"))
+    viewer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"))
+    user_agent_id: Mapped[int] = mapped_column(Integer, ForeignKey("user_agents.id"))
+    start_position_ms: Mapped[int] = mapped_column(Integer)
+    end_position_ms: Mapped[int] = mapped_column(Integer)
+    watched_seconds: Mapped[int] = mapped_column(Integer)
+    ip: Mapped[str] = mapped_column(IpAddress)
+    ad_positions: Mapped[list[int] | None] = mapped_column(IntArray)
+    ad_ids: Mapped[list[int | None] | None] = mapped_column(IntArray)
 
 
 class ResumePosition(Base):

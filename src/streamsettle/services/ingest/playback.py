@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from streamsettle.db.models import User, Video, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import User, Video, WatchLog
 from streamsettle.domain.periods import business_date
 from streamsettle.domain.playback import (
     MAX_POSITION_SECONDS,
@@ -286,7 +286,9 @@ def _flushed_totals(
     runtime: Runtime, session_id: uuid.UUID, caller_id: int | None
 ) -> Totals | None:
     with runtime.db.session() as session:
-        log = session.get(WatchLog, session_id)
+        log = session.scalars(
+            select(WatchLog).where(WatchLog.session_id == session_id).limit(1)
+        ).first()
         if log is None:
             return None
         if log.viewer_id is not None and caller_id != log.viewer_id:
@@ -295,9 +297,4 @@ def _flushed_totals(
                     ReportStatus.UNAUTHENTICATED if caller_id is None else ReportStatus.FORBIDDEN
                 )
             )
-        reached = session.scalars(
-            select(WatchLogAdSlot.position_seconds)
-            .where(WatchLogAdSlot.session_id == session_id)
-            .order_by(WatchLogAdSlot.position_seconds)
-        ).all()
-        return Totals(session_id, log.watched_seconds, list(reached))
+        return Totals(session_id, log.watched_seconds, list(log.ad_positions or []))

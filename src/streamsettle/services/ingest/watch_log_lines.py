@@ -15,7 +15,6 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any, NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
 
@@ -60,31 +59,34 @@ class WatchLogRow(NamedTuple):
     slots: tuple[int, ...]
     """The positions (seconds) of the ad slots reached."""
 
-    def log_row(self) -> dict[str, Any]:
+    def log_row(self, user_agent_id: int, ad_ids: list[int | None]) -> dict[str, Any]:
+        """The ``watch_logs`` row, given the user agent's id and the ad of each reached slot."""
         return {
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
             "session_id": uuid.UUID(self.session_id),
             "business_date": self.business_date,
             "video_id": self.video_id,
             "viewer_id": self.viewer_id,
-            "ip": self.ip,
-            "user_agent": self.user_agent,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "start_position_seconds": Decimal(self.start_position_ms).scaleb(-3),
-            "end_position_seconds": Decimal(self.end_position_ms).scaleb(-3),
+            "user_agent_id": user_agent_id,
+            "start_position_ms": self.start_position_ms,
+            "end_position_ms": self.end_position_ms,
             "watched_seconds": self.watched_seconds,
+            "ip": self.ip,
+            "ad_positions": list(self.slots) if self.slots else None,
+            "ad_ids": ad_ids if self.slots else None,
         }
 
-    def copy_text(self) -> str:
-        """The row in COPY's text format (tab-separated, ``\\N`` for NULL)."""
+    def copy_text(self, ad_positions: str, ad_ids: str) -> str:
+        """The row in COPY's text format (tab-separated, ``\\N`` for NULL), with the user
+        agent as text and the two slot arrays already formatted."""
         viewer = NULL if self.viewer_id is None else self.viewer_id
-        start, end = self.start_position_ms, self.end_position_ms
         return (
-            f"{self.session_id}\t{self.business_date.isoformat()}\t{self.video_id}\t{viewer}\t"
-            f"{self.ip}\t{self.user_agent.translate(_COPY_ESCAPES)}\t"
-            f"{self.started_at.isoformat()}\t{self.ended_at.isoformat()}\t"
-            f"{start // 1000}.{start % 1000:03d}\t{end // 1000}.{end % 1000:03d}\t"
-            f"{self.watched_seconds}\n"
+            f"{self.started_at.isoformat()}\t{self.ended_at.isoformat()}\t{self.session_id}\t"
+            f"{self.business_date.isoformat()}\t{self.video_id}\t{viewer}\t"
+            f"{self.user_agent.translate(_COPY_ESCAPES)}\t{self.start_position_ms}\t"
+            f"{self.end_position_ms}\t{self.watched_seconds}\t{self.ip}\t"
+            f"{ad_positions}\t{ad_ids}\n"
         )
 
 

@@ -2,17 +2,17 @@
 stop before it is answered) and the import (historical lines) both write through here.
 
 A batch is written inside the caller's transaction, and has one effect on either database:
-the watch logs that are new are inserted (a session id stored before is a duplicate and
-changes nothing, so every write can be retried), with the reached ad slots of the new ones
-only and the viewers' resume positions (moved only to a later ``ended_at``). How many
-watch logs were new is returned.
+the watch logs that are new are inserted (a session stored before is a duplicate and
+changes nothing, so every write can be retried), each with its reached ad slots and the ad
+that filled each, the user agents new to the dictionary, and the viewers' resume positions
+(moved only to a later ``ended_at``). How many watch logs were new is returned.
 
-- PostgreSQL: ``COPY`` into temporary tables, then one statement that inserts what is new
-  and reports it (``INSERT … ON CONFLICT (session_id) DO NOTHING RETURNING`` feeding the
-  slots and the resume positions). Rows go in session id order, so two writers that share
-  new ids lock them in the same order and cannot deadlock on each other.
-- Portable (SQLite): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` through SQLAlchemy,
-  then the slots of the rows it returned and their resume positions.
+- PostgreSQL: the day partitions are made sure of, then ``COPY`` into a temporary table and
+  one statement that inserts what is new and reports it (``INSERT … ON CONFLICT DO NOTHING
+  RETURNING`` feeding the resume positions). Rows go in session id order, so two writers
+  that share new ids lock them in the same order and cannot deadlock on each other.
+- Portable (SQLite): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` through SQLAlchemy, then
+  the resume positions of the rows it returned.
 
 Driver errors of the ``COPY`` path are raised as SQLAlchemy's (``IntegrityError``,
 ``OperationalError``, …), like those of the portable path, so callers handle one kind.
@@ -20,16 +20,16 @@ Driver errors of the ``COPY`` path are raised as SQLAlchemy's (``IntegrityError`
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import psycopg
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.exc import DBAPIError
 
+from streamsettle.db import partitions
 from streamsettle.db.engine import insert_on_conflict
-from streamsettle.db.models import WatchLog, WatchLogAdSlot
+from streamsettle.db.models import UserAgent, WatchLog
 from streamsettle.services.ingest.resume import LeftAt, record_positions
 from streamsettle.services.ingest.watch_log_lines import NULL, WatchLogRow
 
@@ -37,7 +37,7 @@ AdOf = Callable[[WatchLogRow, int], int | None]
 """The ad placed in a reached slot (row, position seconds) -> ad id, None for an empty slot."""
 
 _WATCH_LOGS: Table = WatchLog.__table__  # type: ignore[assignment]
-_AD_SLOTS: Table = WatchLogAdSlot.__table__  # type: ignore[assignment]
+_USER_AGENTS: Table = UserAgent.__table__  # type: ignore[assignment]
 
 
 def write_watch_logs(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf) -> int:
@@ -47,6 +47,7 @@ def write_watch_logs(connection: Connection, rows: Sequence[WatchLogRow], ad_of:
         return 0
     if connection.dialect.name == "postgresql":
         try:
+            partitions.ensure_days(connection, {row.business_date for row in rows})
             return _copy_write(connection, rows, ad_of)
         except psycopg.Error as exc:
             raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
@@ -54,30 +55,37 @@ def write_watch_logs(connection: Connection, rows: Sequence[WatchLogRow], ad_of:
 
 
 _PG_CREATE_TEMP = """
-CREATE TEMP TABLE import_watch_logs ON COMMIT DROP AS
-SELECT session_id, business_date, video_id, viewer_id, ip, user_agent, started_at, ended_at,
-       start_position_seconds, end_position_seconds, watched_seconds
-FROM watch_logs WITH NO DATA;
-CREATE TEMP TABLE import_ad_slots ON COMMIT DROP AS
-SELECT session_id, position_seconds, ad_id FROM watch_log_ad_slots WITH NO DATA
+CREATE TEMP TABLE import_watch_logs (
+    started_at timestamptz, ended_at timestamptz, session_id uuid, business_date date,
+    video_id integer, viewer_id integer, user_agent text, start_position_ms integer,
+    end_position_ms integer, watched_seconds integer, ip inet, ad_positions integer[],
+    ad_ids integer[]
+) ON COMMIT DROP
 """
 _PG_COPY_LOGS = "COPY import_watch_logs FROM STDIN"
-_PG_COPY_SLOTS = "COPY import_ad_slots FROM STDIN"
+_PG_USER_AGENTS = """
+INSERT INTO user_agents (user_agent)
+SELECT DISTINCT i.user_agent FROM import_watch_logs AS i
+WHERE NOT EXISTS (SELECT FROM user_agents AS u WHERE u.user_agent = i.user_agent)
+ORDER BY 1
+ON CONFLICT (user_agent) DO NOTHING
+"""
 _PG_INSERT = """
 WITH ins AS (
-    INSERT INTO watch_logs (session_id, business_date, video_id, viewer_id, ip, user_agent,
-                            started_at, ended_at, start_position_seconds,
-                            end_position_seconds, watched_seconds)
-    SELECT * FROM import_watch_logs
-    ON CONFLICT (session_id) DO NOTHING
-    RETURNING session_id, viewer_id, video_id, end_position_seconds, ended_at
-), hits AS (
-    INSERT INTO watch_log_ad_slots (session_id, position_seconds, ad_id)
-    SELECT s.session_id, s.position_seconds, s.ad_id
-    FROM import_ad_slots s JOIN ins USING (session_id)
+    INSERT INTO watch_logs (started_at, ended_at, session_id, business_date, video_id,
+                            viewer_id, user_agent_id, start_position_ms, end_position_ms,
+                            watched_seconds, ip, ad_positions, ad_ids)
+    SELECT i.started_at, i.ended_at, i.session_id, i.business_date, i.video_id, i.viewer_id,
+           u.id, i.start_position_ms, i.end_position_ms, i.watched_seconds, i.ip,
+           i.ad_positions, i.ad_ids
+    FROM import_watch_logs AS i JOIN user_agents AS u ON u.user_agent = i.user_agent
+    ORDER BY i.session_id
+    ON CONFLICT (session_id, business_date) DO NOTHING
+    RETURNING session_id, viewer_id, video_id, end_position_ms, ended_at
 ), resume AS (
     INSERT INTO resume_positions (viewer_id, video_id, position_seconds, left_at)
-    SELECT DISTINCT ON (viewer_id, video_id) viewer_id, video_id, end_position_seconds, ended_at
+    SELECT DISTINCT ON (viewer_id, video_id) viewer_id, video_id, end_position_ms / 1000.0,
+           ended_at
     FROM ins WHERE viewer_id IS NOT NULL
     ORDER BY viewer_id, video_id, ended_at DESC
     ON CONFLICT (viewer_id, video_id) DO UPDATE
@@ -88,42 +96,62 @@ SELECT count(*) FROM ins
 """
 
 
+def _pg_array(values: Sequence[int | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
+
+
 def _copy_write(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf) -> int:
     driver = connection.connection.driver_connection
     assert driver is not None
-    rows = sorted(rows, key=lambda row: row.session_id)
-    hits = []
-    for row in rows:
-        for position in row.slots:
-            ad = ad_of(row, position)
-            hits.append(f"{row.session_id}\t{position}\t{NULL if ad is None else ad}\n")
+    lines = []
+    for row in sorted(rows, key=lambda row: row.session_id):
+        if row.slots:
+            positions = _pg_array(row.slots)
+            ads = _pg_array([ad_of(row, position) for position in row.slots])
+        else:
+            positions = ads = NULL
+        lines.append(row.copy_text(positions, ads))
     with driver.cursor() as cur:
         cur.execute(_PG_CREATE_TEMP)
         with cur.copy(_PG_COPY_LOGS) as copy:
-            copy.write("".join([row.copy_text() for row in rows]))
-        with cur.copy(_PG_COPY_SLOTS) as copy:
-            copy.write("".join(hits))
+            copy.write("".join(lines))
+        cur.execute(_PG_USER_AGENTS)
         cur.execute(_PG_INSERT)
         inserted = cur.fetchone()
         assert inserted is not None
         return int(inserted[0])
 
 
+def _user_agent_ids(connection: Connection, names: set[str]) -> dict[str, int]:
+    def known() -> dict[str, int]:
+        found = connection.execute(
+            select(_USER_AGENTS.c.user_agent, _USER_AGENTS.c.id).where(
+                _USER_AGENTS.c.user_agent.in_(names)
+            )
+        )
+        return {name: id_ for name, id_ in found.tuples()}
+
+    ids = known()
+    missing = sorted(names - ids.keys())
+    if missing:
+        stmt = insert_on_conflict(_USER_AGENTS, connection.dialect.name).on_conflict_do_nothing()
+        connection.execute(stmt, [{"user_agent": name} for name in missing])
+        ids = known()
+    return ids
+
+
 def _portable_write(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf) -> int:
+    agents = _user_agent_ids(connection, {row.user_agent for row in rows})
     stmt = (
         insert_on_conflict(_WATCH_LOGS, connection.dialect.name)
-        .on_conflict_do_nothing(index_elements=["session_id"])
+        .on_conflict_do_nothing(index_elements=["session_id", "business_date"])
         .returning(_WATCH_LOGS.c.session_id)
     )
-    inserted = {str(sid) for sid in connection.execute(stmt, [r.log_row() for r in rows]).scalars()}
-    new = [row for row in rows if row.session_id in inserted]
-    hits = [
-        {"session_id": uuid.UUID(row.session_id), "position_seconds": p, "ad_id": ad_of(row, p)}
-        for row in new
-        for p in row.slots
+    values = [
+        row.log_row(agents[row.user_agent], [ad_of(row, p) for p in row.slots]) for row in rows
     ]
-    if hits:
-        connection.execute(_AD_SLOTS.insert(), hits)
+    inserted = {str(sid) for sid in connection.execute(stmt, values).scalars()}
+    new = [row for row in rows if row.session_id in inserted]
     record_positions(
         connection,
         (
