@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import ResumePosition, WatchLog
 from streamsettle.services.ingest.flusher import close_and_flush_day, flush_once
 from streamsettle.sessions.redis_store import LoopReporters
 from tests.integration.playback.playback_stack import T0, Stack
@@ -22,12 +22,8 @@ def logs(stack: Stack) -> list[WatchLog]:
 
 def slot_hits(stack: Stack, session_id: str) -> list[tuple[int, int | None]]:
     with stack.runtime.db.session() as s:
-        rows = s.execute(
-            select(WatchLogAdSlot.position_seconds, WatchLogAdSlot.ad_id)
-            .where(WatchLogAdSlot.session_id == uuid.UUID(session_id))
-            .order_by(WatchLogAdSlot.position_seconds)
-        ).all()
-    return [(p, a) for p, a in rows]
+        log = s.scalars(select(WatchLog).where(WatchLog.session_id == uuid.UUID(session_id))).one()
+        return log.ad_slots
 
 
 def test_start_answers_the_contract(stack: Stack) -> None:
