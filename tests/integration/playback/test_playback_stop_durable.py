@@ -59,5 +59,5 @@ def test_stops_again_and_the_flusher_store_one_watch_log(stack: Stack) -> None:
     assert stack.stop(sid, 4, 50, at=50).json() == first.json()  # from the watch log now
     with stack.runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WatchLog)) == 1
-        log = s.get(WatchLog, uuid.UUID(sid))
+        log = s.scalars(select(WatchLog).where(WatchLog.session_id == uuid.UUID(sid))).one()
     assert log is not None and log.watched_seconds == 20
