@@ -148,6 +148,20 @@ class WatchLog(Base):
         return list(zip(self.ad_positions or [], self.ad_ids or [], strict=True))
 
 
+class WatchLogArchive(Base):
+    """A business day whose watch logs were written to a Parquet file and dropped from the
+    database (PostgreSQL). Its settled results stay; the batch refuses to settle it again
+    until it is restored."""
+
+    __tablename__ = "watch_log_archives"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ResumePosition(Base):
     """Where a logged-in viewer left a video, written with each watch log."""
 
