@@ -15,12 +15,14 @@ S1 = "00000000-0000-4000-8000-000000000001"
 S2 = "00000000-0000-4000-8000-000000000002"
 S3 = "00000000-0000-4000-8000-000000000003"
 AGENT = 'back\\slash "quoted" 한국어'
+T1, T2, T3 = "2026-10-30 01:00:00+00", "2026-10-31 14:50:00+00", "2026-10-31 02:00:00+00"
+E1, E2, E3 = "2026-10-30 01:05:00+00", "2026-10-31 15:00:00+00", "2026-10-31 02:00:10+00"
 OLD_LOGS = [
     # session, day, video, viewer, ip, agent, started, ended, start, end, watched
-    (S1, "2026-10-30", 1, None, "100.64.0.7", "", "2026-10-30 01:00:00+00", "2026-10-30 01:05:00+00", "0.000", "300.000", 300),
-    (S2, "2026-10-31", 1, 2, "2001:db8::1", AGENT, "2026-10-31 14:50:00+00", "2026-10-31 15:00:00+00", "250.500", "652.250", 400),
-    (S3, "2026-10-31", 2, 2, "10.1.2.3", AGENT, "2026-10-31 02:00:00+00", "2026-10-31 02:00:10+00", "0.001", "9.999", 9),
-]  # fmt: skip
+    (S1, "2026-10-30", 1, None, "100.64.0.7", "", T1, E1, "0.000", "300.000", 300),
+    (S2, "2026-10-31", 1, 2, "2001:db8::1", AGENT, T2, E2, "250.500", "652.250", 400),
+    (S3, "2026-10-31", 2, 2, "10.1.2.3", AGENT, T3, E3, "0.001", "9.999", 9),
+]
 OLD_SLOTS = [(S2, 300, 1), (S2, 600, None), (S3, 5, 2)]
 
 
@@ -60,8 +62,9 @@ def _populate_0006(url: str) -> None:
                 {},
             ),
             (
-                "INSERT INTO ads (id, owner_id, title, duration_seconds, active, created_at) VALUES "
-                "(1, 1, 'a1', 15, true, CURRENT_TIMESTAMP), (2, 1, 'a2', 15, true, CURRENT_TIMESTAMP)",
+                "INSERT INTO ads (id, owner_id, title, duration_seconds, active, created_at) "
+                "VALUES (1, 1, 'a1', 15, true, CURRENT_TIMESTAMP), "
+                "(2, 1, 'a2', 15, true, CURRENT_TIMESTAMP)",
                 {},
             ),
             (
@@ -82,7 +85,8 @@ def _populate_0006(url: str) -> None:
 
 def _array(value: Any) -> list[int | None] | None:
     """An array column as a list on either database (SQLite keeps JSON text)."""
-    return json.loads(value) if isinstance(value, str) else value
+    found: list[int | None] | None = json.loads(value) if isinstance(value, str) else value
+    return found
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
@@ -123,7 +127,7 @@ def test_0007_converts_every_log_and_slot_and_back(
     assert [
         (s, d, v, u, ip_, ua, sp, ep, w, _array(p), _array(a))
         for s, d, v, u, ip_, ua, sp, ep, w, p, a in normalized
-    ] == [  # noqa: E501
+    ] == [
         (S1, "2026-10-30", 1, None, "100.64.0.7", "", 0, 300_000, 300, None, None),
         (
             S2,
@@ -137,7 +141,7 @@ def test_0007_converts_every_log_and_slot_and_back(
             400,
             [300, 600],
             [1, None],
-        ),  # noqa: E501
+        ),
         (S3, "2026-10-31", 2, 2, "10.1.2.3", AGENT, 1, 9_999, 9, [5], [2]),
     ]
     assert _rows(url, "SELECT count(*) FROM user_agents") == [(2,)]
