@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.api.openapi import errors
 from streamsettle.api.params import IsoDate
 from streamsettle.api.schemas.batch import (
     BatchRunAccepted,
@@ -56,7 +57,7 @@ def _public(run: BatchRun) -> BatchRunPublic:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchRunAccepted,
     dependencies=[RecordsWrites],
-    responses={409: {"description": "the date cannot be settled now, or is already running"}},
+    responses=errors({409: "the date cannot be settled now, or is already running"}),
 )
 def start_batch_run(
     body: BatchRunCreate, admin: AdminUser, runtime: RuntimeDep
@@ -69,7 +70,7 @@ def start_batch_run(
 @router.get(
     "/admin/batch-runs/{run_id}",
     response_model=BatchRunPublic,
-    responses={404: {"description": "no such run"}},
+    responses=errors({404: "no such run"}),
 )
 def get_batch_run(run_id: RunId, _: AdminUser, runtime: RuntimeDep) -> BatchRunPublic:
     return _public(repo.get_run(runtime.db, run_id))

@@ -13,6 +13,7 @@ from streamsettle.api.deps import (
     RecordsWrites,
     require_role,
 )
+from streamsettle.api.openapi import errors
 from streamsettle.api.schemas.catalogue import (
     MAX_ID,
     AdCreate,
@@ -78,7 +79,7 @@ def my_videos(
 @router.get(
     "/videos/{video_id}",
     response_model=VideoPublic,
-    responses={404: {"description": "no such video"}},
+    responses=errors({404: "no such video"}),
 )
 def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     return VideoPublic.model_validate(catalogue.get_video(session, video_id))
@@ -88,10 +89,9 @@ def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     "/videos/{video_id}/ad-slots",
     response_model=list[AdSlotPublic],
     dependencies=[RecordsWrites],
-    responses={
-        403: {"description": "only the video's creator or an admin places its ads"},
-        404: {"description": "no such video"},
-    },
+    responses=errors(
+        {403: "only the video's creator or an admin places its ads", 404: "no such video"}
+    ),
 )
 def place_ads(
     video_id: VideoId,
@@ -146,7 +146,7 @@ def list_ads(
 @router.get(
     "/ads/{ad_id}",
     response_model=AdPublic,
-    responses={404: {"description": "no such ad, or an inactive one of someone else"}},
+    responses=errors({404: "no such ad, or an inactive one of someone else"}),
 )
 def get_ad(ad_id: AdId, user: CurrentUser, session: DbSession) -> AdPublic:
     """Any active ad; an inactive one only for its owner or an admin."""
@@ -157,10 +157,7 @@ def get_ad(ad_id: AdId, user: CurrentUser, session: DbSession) -> AdPublic:
     "/ads/{ad_id}",
     response_model=AdPublic,
     dependencies=[RecordsWrites],
-    responses={
-        403: {"description": "only the ad's owner or an admin changes it"},
-        404: {"description": "no such ad"},
-    },
+    responses=errors({403: "only the ad's owner or an admin changes it", 404: "no such ad"}),
 )
 def update_ad(ad_id: AdId, body: AdUpdate, user: CurrentUser, session: DbSession) -> AdPublic:
     """Rename or (de)activate an ad (its owner or an admin)."""

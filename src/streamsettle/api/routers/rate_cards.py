@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.api.openapi import errors
 from streamsettle.api.schemas.batch import (
     RateCardCreate,
     RateCardList,
@@ -41,7 +42,7 @@ def _public(card: RateCard) -> RateCardPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=RateCardPublic,
     dependencies=[RecordsWrites],
-    responses={409: {"description": "a version already starts on that date"}},
+    responses=errors({409: "a version already starts on that date"}),
 )
 def create_rate_card(body: RateCardCreate, admin: AdminUser, session: DbSession) -> RateCardPublic:
     """Add a version, in force from ``effective_from`` until the next version."""

@@ -36,6 +36,21 @@ def require_owner_or_admin(user: User, owner_id: int, what: str) -> None:
         raise Forbidden(f"only the {what}'s owner or an admin may see its settlement")
 
 
+def creator_target(user: User, asked: int | None, refusals: tuple[str, str]) -> int:
+    """The creator a page is about: the caller, or (for an admin) the one ``asked`` for.
+
+    ``refusals``: the message refusing another creator's page to a non-admin, then the one
+    refusing the page to someone who is neither creator nor admin.
+    """
+    if asked is not None and asked != user.id:
+        if not user.has_role("admin"):
+            raise Forbidden(refusals[0])
+        return asked
+    if not (user.has_role("creator") or user.has_role("admin")):
+        raise Forbidden(refusals[1])
+    return user.id
+
+
 def require_admin(user: User) -> None:
     if not user.has_role("admin"):
         raise Forbidden("only an admin may see all creators")
