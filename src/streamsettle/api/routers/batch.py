@@ -26,29 +26,16 @@ router = APIRouter(prefix="/api/v1", tags=["batch"])
 RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
+# The run's fields named as its row's columns; ``run_id``, ``date`` and ``steps`` are not.
+_COLUMNS = BatchRunPublic.model_fields.keys() - {"run_id", "date", "steps"}
+
+
 def _public(run: BatchRun) -> BatchRunPublic:
     return BatchRunPublic(
         run_id=run.id,
         date=run.business_date,
-        status=run.status,
-        partitions=run.partitions,
-        worker=run.worker,
-        steps=[
-            BatchStepPublic(
-                name=s.name,
-                partition=s.partition,
-                status=s.status,
-                rows=s.rows,
-                started_at=s.started_at,
-                finished_at=s.finished_at,
-                error=s.error,
-            )
-            for s in run.steps
-        ],
-        started_at=run.started_at,
-        heartbeat_at=run.heartbeat_at,
-        finished_at=run.finished_at,
-        error=run.error,
+        steps=[BatchStepPublic.model_validate(s, from_attributes=True) for s in run.steps],
+        **{name: getattr(run, name) for name in _COLUMNS},
     )
 
 

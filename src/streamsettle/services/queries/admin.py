@@ -195,13 +195,9 @@ def top_videos_with_owners(
     amounts = _sums(session, s.video_id, s.total_amount, s.business_date, ids, top.range)
     return [
         TopVideoLine(
-            rank=item.rank,
-            video_id=item.video_id,
-            title=item.title,
+            **item.model_dump(),
             creator_id=owners[item.video_id][0],
             creator=owners[item.video_id][1],
-            views=item.views,
-            watched_seconds=item.watched_seconds,
             total_amount=amounts.get(item.video_id, 0),
         )
         for item in top.items
@@ -227,12 +223,7 @@ def top_ads_with_owners(
     amounts = _sums(session, a.ad_id, a.amount, a.business_date, ids, top.range)
     return [
         TopAdLine(
-            rank=item.rank,
-            ad_id=item.ad_id,
-            title=item.title,
-            advertiser=owners[item.ad_id],
-            ad_views=item.ad_views,
-            amount=amounts.get(item.ad_id, 0),
+            **item.model_dump(), advertiser=owners[item.ad_id], amount=amounts.get(item.ad_id, 0)
         )
         for item in top.items
     ]
