@@ -7,8 +7,11 @@ so an unknown id is a 404 for everyone and a foreign one a 403.
 
 from __future__ import annotations
 
-from streamsettle.db.models import User
+from sqlalchemy.orm import Session
+
+from streamsettle.db.models import Ad, User, Video
 from streamsettle.errors import Forbidden
+from streamsettle.services.lookup import found
 
 
 def creator_scope(user: User, creator_id: int | None = None) -> int | None:
@@ -49,6 +52,20 @@ def creator_target(user: User, asked: int | None, refusals: tuple[str, str]) -> 
     if not (user.has_role("creator") or user.has_role("admin")):
         raise Forbidden(refusals[1])
     return user.id
+
+
+def visible_video(session: Session, user: User, video_id: int) -> Video:
+    """A video whose money ``user`` may see: 404 when unknown, 403 unless creator or admin."""
+    video = found(session, Video, video_id, "video")
+    require_owner_or_admin(user, video.creator_id, "video")
+    return video
+
+
+def visible_ad(session: Session, user: User, ad_id: int) -> Ad:
+    """An ad whose money ``user`` may see: 404 when unknown, 403 unless owner or admin."""
+    ad = found(session, Ad, ad_id, "ad")
+    require_owner_or_admin(user, ad.owner_id, "ad")
+    return ad
 
 
 def require_admin(user: User) -> None:
