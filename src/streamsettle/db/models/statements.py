@@ -25,6 +25,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
 
 
+class _Amounts:
+    """A settled month's or day's figures, as every statement table holds them."""
+
+    views: Mapped[int] = mapped_column(BigInteger)
+    ad_views: Mapped[int] = mapped_column(BigInteger)
+    video_amount: Mapped[int] = mapped_column(BigInteger)
+    ad_amount: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+
+
 class StatementMonth(Base):
     """A closed calendar month (``month`` is its first day); written last by the close."""
 
@@ -36,7 +46,7 @@ class StatementMonth(Base):
     statements: Mapped[int] = mapped_column(BigInteger)
 
 
-class Statement(Base):
+class Statement(_Amounts, Base):
     """One creator's closed statement for one month."""
 
     __tablename__ = "statements"
@@ -53,11 +63,6 @@ class Statement(Base):
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
     carried_in: Mapped[int] = mapped_column(BigInteger)
     adjustments_amount: Mapped[int] = mapped_column(BigInteger)
     payable_amount: Mapped[int] = mapped_column(BigInteger)
@@ -65,7 +70,7 @@ class Statement(Base):
     carried_out: Mapped[int] = mapped_column(BigInteger)
 
 
-class StatementLine(Base):
+class StatementLine(_Amounts, Base):
     """A video's month on a closed statement (its title as it was at the close)."""
 
     __tablename__ = "statement_lines"
@@ -79,14 +84,9 @@ class StatementLine(Base):
     creator_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
-class StatementDay(Base):
+class StatementDay(_Amounts, Base):
     """A daily settlement as a closed statement holds it: what later adjustments correct."""
 
     __tablename__ = "statement_days"
@@ -96,11 +96,6 @@ class StatementDay(Base):
     video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     month: Mapped[date] = mapped_column(Date)
     creator_id: Mapped[int] = mapped_column(BigId)
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
 class StatementAdjustment(Base):
