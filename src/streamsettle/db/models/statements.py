@@ -23,16 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
-
-
-class _Amounts:
-    """A settled month's or day's figures, as every statement table holds them."""
-
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
+from streamsettle.db.models.settlement import SettledFigures
 
 
 class StatementMonth(Base):
@@ -46,7 +37,7 @@ class StatementMonth(Base):
     statements: Mapped[int] = mapped_column(BigInteger)
 
 
-class Statement(_Amounts, Base):
+class Statement(SettledFigures, Base):
     """One creator's closed statement for one month."""
 
     __tablename__ = "statements"
@@ -57,7 +48,7 @@ class Statement(_Amounts, Base):
         ),
         CheckConstraint("paid_out + carried_out = payable_amount", name="payout_adds_up"),
         CheckConstraint("paid_out >= 0", name="payout_non_negative"),
-        CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up"),
+        SettledFigures.total_adds_up(),
         Index("ix_statements_creator_month", "creator_id", "month"),
     )
 
@@ -70,7 +61,7 @@ class Statement(_Amounts, Base):
     carried_out: Mapped[int] = mapped_column(BigInteger)
 
 
-class StatementLine(_Amounts, Base):
+class StatementLine(SettledFigures, Base):
     """A video's month on a closed statement (its title as it was at the close)."""
 
     __tablename__ = "statement_lines"
@@ -86,7 +77,7 @@ class StatementLine(_Amounts, Base):
     title: Mapped[str] = mapped_column(String(300))
 
 
-class StatementDay(_Amounts, Base):
+class StatementDay(SettledFigures, Base):
     """A daily settlement as a closed statement holds it: what later adjustments correct."""
 
     __tablename__ = "statement_days"
