@@ -63,9 +63,15 @@ def console_errors(page: Page) -> list[str]:
     return problems
 
 
-def log_in(page: Page, email: str, password: str) -> None:
-    """Submit the login form the page shows, and wait for where it leads."""
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
+def submit(page: Page, button: str, fields: dict[str, str]) -> None:
+    """Fill the ``fields`` (selector: text), click ``button`` and wait for where it leads."""
+    for selector, text in fields.items():
+        page.fill(selector, text)
     with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
+        page.click(button)
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    """Submit the login form the page shows."""
+    fields = {"input[name=email]": email, "input[name=password]": password}
+    submit(page, "form[action='/login'] button[type=submit]", fields)

@@ -21,7 +21,7 @@ from streamsettle.db.models import Video
 from streamsettle.runtime import Runtime
 from streamsettle.services import catalogue
 from streamsettle.services.identity import accounts
-from tests.e2e.chromium import Offline, chromium, console_errors, log_in
+from tests.e2e.chromium import Offline, chromium, console_errors, log_in, submit
 
 pytestmark = pytest.mark.browser
 
@@ -191,10 +191,8 @@ def test_admin_imports_backfills_reprices_and_places_ads(
 
     # Backfill: three days in the background, followed until complete.
     page.click("[data-testid=admin-nav] >> text=Batch")
-    page.fill("[data-testid=batch-from]", DAYS[0])
-    page.fill("[data-testid=batch-to]", DAYS[-1])
-    with page.expect_navigation():
-        page.click("[data-testid=batch-start]")
+    dates = {"[data-testid=batch-from]": DAYS[0], "[data-testid=batch-to]": DAYS[-1]}
+    submit(page, "[data-testid=batch-start]", dates)
     _wait_for_backfill(page, 3)
     shots.take(page, "batch")
     before = _expected_total({d: (PER_VIEW, PER_AD_VIEW) for d in DAYS})

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page
 from streamsettle.db.models import User, UserRole, Video
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
-from tests.e2e.chromium import console_errors, log_in
+from tests.e2e.chromium import console_errors, log_in, submit
 from tests.support.settled import add_settled_day
 
 pytestmark = pytest.mark.browser
@@ -82,9 +82,9 @@ def _api(base: str, token: str, path: str, **params: str) -> httpx.Response:
 
 def _show(page: Page, period: str, day: str) -> None:
     page.select_option("[data-testid=period-select]", period)
-    page.fill("[data-testid=date-input]", day)
-    with page.expect_navigation():
-        page.click("[data-testid=period-picker] button[type=submit]")
+    submit(
+        page, "[data-testid=period-picker] button[type=submit]", {"[data-testid=date-input]": day}
+    )
 
 
 def _assert_totals_match(page: Page, body: dict[str, int]) -> None:
