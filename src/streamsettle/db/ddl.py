@@ -1,6 +1,7 @@
-"""Shorthand for the migrations' DDL: a table's columns written as ``name:type`` words, its
-constraints named by the project's naming convention (``pk_<table>``, ``ck_<table>_<name>``,
-``fk_<table>_<column>_<referred table>``, ``uq_<table>_<column>``).
+"""Shorthand for the migrations' DDL: a table's columns written as ``name:type`` words (see
+``Spec``), its constraints and indexes named by the project's naming convention
+(``pk_<table>``, ``ck_<table>_<name>``, ``fk_<table>_<column>_<referred table>``,
+``uq_<table>_<column>``, ``ix_<table>_<column>``).
 
 Migrations already applied call these helpers, so what a helper emits must never change:
 a new need gets a new type word, helper or argument whose default keeps the old output.
@@ -51,15 +52,29 @@ def column_type(word: str) -> sa.types.TypeEngine[Any]:
     return _TYPES[word]()
 
 
-def columns(spec: str) -> list[sa.Column[Any]]:
-    """Columns from ``name:type`` words, in order; ``type?`` is nullable, the rest NOT NULL."""
-    result: list[sa.Column[Any]] = []
-    for word in spec.split():
-        name, _, kind = word.partition(":")
-        result.append(
-            sa.Column(name, column_type(kind.removesuffix("?")), nullable=kind.endswith("?"))
-        )
-    return result
+@dataclass(frozen=True)
+class Spec:
+    """A table's columns read from ``name:type`` words, in order. A type may end with marks:
+    ``?`` nullable (else NOT NULL), ``*`` part of the primary key (in the order written),
+    ``^`` indexed on its own (``ix_<table>_<column>``)."""
+
+    columns: list[sa.Column[Any]]
+    primary_key: list[str]
+    indexed: list[str]
+
+    @classmethod
+    def read(cls, spec: str) -> Spec:
+        result = cls([], [], [])
+        for word in spec.split():
+            name, _, kind = word.partition(":")
+            marks = kind[len(kind.rstrip("?*^")) :]
+            type_ = column_type(kind.rstrip("?*^"))
+            result.columns.append(sa.Column(name, type_, nullable="?" in marks))
+            if "*" in marks:
+                result.primary_key.append(name)
+            if "^" in marks:
+                result.indexed.append(name)
+        return result
 
 
 @dataclass(frozen=True)
@@ -83,24 +98,26 @@ def create_table(
     name: str,
     spec: str,
     *,
-    pk: Sequence[str],
     checks: Mapping[str, str] | None = None,
     fks: Sequence[Fk] = (),
     unique: Sequence[Sequence[str]] = (),
     indexes: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Create a table (checks, foreign keys, primary key, unique constraints in that order),
-    then its plain indexes, named as given."""
+    then its indexes: the marked columns', then ``indexes`` (name: columns)."""
+    table = Spec.read(spec)
     op.create_table(
         name,
-        *columns(spec),
+        *table.columns,
         *(
             sa.CheckConstraint(sql, name=op.f(f"ck_{name}_{check}"))
             for check, sql in (checks or {}).items()
         ),
         *(fk.constraint(name) for fk in fks),
-        sa.PrimaryKeyConstraint(*pk, name=op.f(f"pk_{name}")),
+        sa.PrimaryKeyConstraint(*table.primary_key, name=op.f(f"pk_{name}")),
         *(sa.UniqueConstraint(*cols, name=op.f(f"uq_{name}_{cols[0]}")) for cols in unique),
     )
+    for column in table.indexed:
+        op.create_index(op.f(f"ix_{name}_{column}"), name, [column], unique=False)
     for index, cols in (indexes or {}).items():
         op.create_index(index, name, list(cols), unique=False)

@@ -36,8 +36,7 @@ _DAY_INDEXES = {
 def upgrade() -> None:
     create_table(
         "period_video_stats",
-        "period:str(5) period_start:date video_id:id views:big watched_seconds:big",
-        pk=["period", "period_start", "video_id"],
+        "period:str(5)* period_start:date* video_id:id* views:big watched_seconds:big",
         checks={
             "known_period": "period IN ('week', 'month')",
             "non_negative": "views >= 0 AND watched_seconds >= 0",
@@ -52,8 +51,7 @@ def upgrade() -> None:
         op.create_index(index, "daily_video_stats", ["business_date", column])
     create_table(
         "daily_creator_settlements",
-        f"business_date:date creator_id:id {AMOUNTS}",
-        pk=["business_date", "creator_id"],
+        f"business_date:date* creator_id:id* {AMOUNTS}",
         checks={
             "non_negative": "views >= 0 AND ad_views >= 0 AND video_amount >= 0 AND ad_amount >= 0",
             "total_adds_up": "total_amount = video_amount + ad_amount",

@@ -13,17 +13,10 @@ revision, down_revision = "0005", "0004"
 def upgrade() -> None:
     create_table(
         "playback_checkpoints",
-        f"session_id:uuid business_date:date video_id:big viewer_id:big? {PLAYBACK_STATE}"
-        " checkpointed_at:ts",
-        pk=["session_id"],
-        indexes={"ix_playback_checkpoints_checkpointed_at": ["checkpointed_at"]},
+        f"session_id:uuid* business_date:date video_id:big viewer_id:big? {PLAYBACK_STATE}"
+        " checkpointed_at:ts^",
     )
-    create_table(
-        "revoked_token_families",
-        "family_id:uuid expires_at:ts",
-        pk=["family_id"],
-        indexes={"ix_revoked_token_families_expires_at": ["expires_at"]},
-    )
+    create_table("revoked_token_families", "family_id:uuid* expires_at:ts^")
 
 
 def downgrade() -> None:

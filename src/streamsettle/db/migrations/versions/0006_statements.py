@@ -83,16 +83,11 @@ def _sqlite_triggers() -> None:
 
 
 def upgrade() -> None:
-    create_table(
-        "statement_months",
-        "month:date closed_at:ts payout_threshold:big statements:big",
-        pk=["month"],
-    )
+    create_table("statement_months", "month:date* closed_at:ts payout_threshold:big statements:big")
     create_table(
         "statements",
-        f"month:date creator_id:id {AMOUNTS} carried_in:big adjustments_amount:big"
+        f"month:date* creator_id:id* {AMOUNTS} carried_in:big adjustments_amount:big"
         " payable_amount:big paid_out:big carried_out:big",
-        pk=["month", "creator_id"],
         checks={
             "payout_adds_up": "paid_out + carried_out = payable_amount",
             "payout_non_negative": "paid_out >= 0",
@@ -104,21 +99,18 @@ def upgrade() -> None:
     )
     create_table(
         "statement_lines",
-        f"month:date creator_id:id video_id:id title:str(300) {AMOUNTS}",
-        pk=["month", "creator_id", "video_id"],
+        f"month:date* creator_id:id* video_id:id* title:str(300) {AMOUNTS}",
         fks=[Fk(["month", "creator_id"], ["statements.month", "statements.creator_id"])],
     )
     create_table(
         "statement_days",
-        f"business_date:date video_id:id month:date creator_id:id {AMOUNTS}",
-        pk=["business_date", "video_id"],
+        f"business_date:date* video_id:id* month:date creator_id:id {AMOUNTS}",
         indexes={"ix_statement_days_month_creator": ["month", "creator_id"]},
     )
     create_table(
         LEDGER,
-        "id:id statement_month:date creator_id:id video_id:id business_date:date"
+        "id:id* statement_month:date creator_id:id video_id:id business_date:date"
         " previous_amount:big new_amount:big amount:big created_at:ts",
-        pk=["id"],
         checks={
             "non_zero": "amount <> 0",
             "amount_adds_up": "amount = new_amount - previous_amount",
