@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, status
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from streamsettle.api.deps import (
+    CREATES,
     AdvertiserUser,
     CreatorUser,
     CurrentUser,
@@ -41,12 +42,7 @@ OwnerFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 CreatorOrAdvertiser = Annotated[User, Depends(require_role("creator", "advertiser"))]
 
 
-@router.post(
-    "/videos",
-    status_code=status.HTTP_201_CREATED,
-    response_model=VideoPublic,
-    dependencies=[RecordsWrites],
-)
+@router.post("/videos", response_model=VideoPublic, **CREATES)
 def create_video(body: VideoCreate, creator: CreatorUser, session: DbSession) -> VideoPublic:
     """Upload a video; its default ad slots are filled round-robin with the active ads."""
     video = catalogue.create_video(
@@ -109,12 +105,7 @@ def place_ads(
     return VideoPublic.model_validate(video).ad_slots
 
 
-@router.post(
-    "/ads",
-    status_code=status.HTTP_201_CREATED,
-    response_model=AdPublic,
-    dependencies=[RecordsWrites],
-)
+@router.post("/ads", response_model=AdPublic, **CREATES)
 def create_ad(body: AdCreate, advertiser: AdvertiserUser, session: DbSession) -> AdPublic:
     ad = catalogue.create_ad(
         session,
