@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
+from fastapi.responses import Response
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from streamsettle.api.deps import get_optional_claims
@@ -38,9 +39,12 @@ def errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": text} for code, text in descriptions.items()}
 
 
-def csv_answer(description: str) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route that answers a CSV attachment."""
-    return {200: {"content": {"text/csv": {}}, "description": description}}
+def csv_route(description: str) -> dict[str, Any]:
+    """The decorator arguments of a route that answers a CSV attachment."""
+    return {
+        "response_class": Response,
+        "responses": {200: {"content": {"text/csv": {}}, "description": description}},
+    }
 
 
 ERROR_BODY = "ErrorBody"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession
-from streamsettle.api.openapi import csv_answer, errors
+from streamsettle.api.openapi import csv_route, errors
 from streamsettle.api.params import DateQuery, IdPath, PeriodQuery
 from streamsettle.http.downloads import settlement_csv
 from streamsettle.services import queries
@@ -40,11 +40,7 @@ def my_settlement(
     return queries.creator_settlement(session, user.id, period=period, day=day)
 
 
-@router.get(
-    "/settlements/creators/me.csv",
-    response_class=Response,
-    responses=csv_answer("one row per video per day"),
-)
+@router.get("/settlements/creators/me.csv", **csv_route("one row per video per day"))
 def my_settlement_csv(
     user: CreatorUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> Response:

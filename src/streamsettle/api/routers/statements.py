@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession, RecordsWrites
-from streamsettle.api.openapi import csv_answer, errors
+from streamsettle.api.openapi import csv_route, errors
 from streamsettle.api.params import DatePath, Id, IdPath
 from streamsettle.domain.statements import month_text, parse_month
 from streamsettle.http.deps import RuntimeDep, SettingsDep
@@ -42,11 +42,7 @@ def my_statement(
     )
 
 
-@router.get(
-    "/statements/creators/me.csv",
-    response_class=Response,
-    responses=csv_answer("lines, adjustments, balance"),
-)
+@router.get("/statements/creators/me.csv", **csv_route("lines, adjustments, balance"))
 def my_statement_csv(
     user: CreatorUser, session: ReadSession, settings: SettingsDep, month: MonthParam
 ) -> Response:
@@ -90,10 +86,7 @@ def close_month(_admin: AdminUser, runtime: RuntimeDep, month: MonthPath) -> Clo
     responses=_VIDEO_DAY,
 )
 def daily_breakdown(
-    video_id: IdPath,
-    day: DatePath,
-    user: CurrentUser,
-    session: ReadSession,
+    video_id: IdPath, day: DatePath, user: CurrentUser, session: ReadSession
 ) -> explain.DailyBreakdown:
     """How a daily settlement was priced: views per tier, unit price, exact amount."""
     return explain.daily_breakdown(session, user, video_id, day)
