@@ -1,29 +1,46 @@
-"""One stream of generation: draw units and write them (COPY into PostgreSQL, or bytes).
+"""One stream of generation: draw slices and write them (COPY into PostgreSQL, or bytes).
 
 A stream is a process of a ``multiprocessing`` pool (or the caller's own process when there
-is one stream) with its own PostgreSQL connection. Each unit is written by two binary COPY
-statements (watch logs while they are drawn, then their ad slots) and committed, so the
-server parses one block while the next is drawn.
+is one stream) with its own PostgreSQL connection. A slice (consecutive units of one day)
+is one binary ``COPY`` straight into the day's partition, so the server routes no tuple;
+the few repeats that start after midnight follow in a second ``COPY`` into the next day's
+partition, and the slice is committed. Each unit is drawn and encoded while the server
+parses the previous one.
+
+A ``COPY`` into a partition does not fire the statement trigger of the partitioned table
+that marks already settled days for a re-run, so the stream marks the days it wrote the
+same way in the same transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from multiprocessing.util import Finalize
 from typing import Any
 
 import psycopg
 
+from streamsettle.db.partitions import partition_name
 from streamsettle.errors import StreamsettleError
 from streamsettle.synthetic.formats import (
     COPY_HEADER,
-    COPY_SLOTS,
     COPY_TRAILER,
-    COPY_WATCH_LOGS,
     copy_binary,
+    copy_statement,
     jsonl,
 )
-from streamsettle.synthetic.model import Tables, Unit, iter_unit
+from streamsettle.synthetic.model import Tables, Unit, draw
+from streamsettle.synthetic.plan import Slice
+
+MARK_RERUN = """
+INSERT INTO rerun_marks (business_date, version, marked_at)
+SELECT d, 1, now() FROM unnest(%s::date[]) AS d
+WHERE d <= (SELECT max(business_date) FROM batch_runs)
+ORDER BY d
+ON CONFLICT (business_date) DO UPDATE SET version = rerun_marks.version + 1
+"""
+"""What the ``watch_logs_mark_rerun`` trigger does for a statement that wrote these days."""
 
 
 class StreamFailed(StreamsettleError):
@@ -38,7 +55,7 @@ class Written:
 
 
 class CopyStream:
-    """Writes units into PostgreSQL over one connection."""
+    """Writes slices into PostgreSQL over one connection."""
 
     def __init__(self, tables: Tables, conninfo: str) -> None:
         self.tables = tables
@@ -47,35 +64,39 @@ class CopyStream:
         self.connection.execute("SET synchronous_commit TO off")
         self.connection.commit()
 
-    def write(self, unit: Unit) -> Written:
+    def write(self, piece: Slice) -> Written:
         try:
-            return self._write(unit)
+            return self._write(piece)
         except psycopg.Error as exc:
             self.connection.rollback()
-            where = f"day {unit.day_index + 1}, chunk {unit.chunk + 1}"
-            raise StreamFailed(f"writing {where}: {type(exc).__name__}: {exc}") from None
+            raise StreamFailed(f"writing {piece.describe()}: {type(exc).__name__}: {exc}") from None
 
-    def _write(self, unit: Unit) -> Written:
+    def _write(self, piece: Slice) -> Written:
         tables = self.tables
-        slot_blocks: list[bytes] = []
-        slot_count = 0
+        day = date.fromisoformat(tables.days[piece.day_index].iso)
+        later: list[bytearray] = []
+        slots = 0
         with self.connection.cursor() as cursor:
-            with cursor.copy(COPY_WATCH_LOGS) as copy:
+            with cursor.copy(copy_statement(partition_name(day))) as copy:
                 copy.write(COPY_HEADER)
-                for rows in iter_unit(tables, unit):
-                    logs, slots, count = copy_binary(tables, unit, rows)
-                    copy.write(logs)
-                    slot_blocks.append(slots)
-                    slot_count += count
+                for unit in piece.units:
+                    rows = copy_binary(tables, unit, draw(tables, unit))
+                    copy.write(rows.today)
+                    if rows.next_day:
+                        later.append(rows.next_day)
+                    slots += rows.slots
                 copy.write(COPY_TRAILER)
-            if slot_count:
-                with cursor.copy(COPY_SLOTS) as copy:
+            days = [day]
+            if later:
+                days.append(day + timedelta(days=1))
+                with cursor.copy(copy_statement(partition_name(days[1]))) as copy:
                     copy.write(COPY_HEADER)
-                    for block in slot_blocks:
+                    for block in later:
                         copy.write(block)
                     copy.write(COPY_TRAILER)
+            cursor.execute(MARK_RERUN, (days,))
         self.connection.commit()
-        return Written(unit.count, slot_count)
+        return Written(piece.count, slots)
 
     def close(self) -> None:
         self.connection.close()
@@ -83,12 +104,8 @@ class CopyStream:
 
 def unit_jsonl(tables: Tables, unit: Unit) -> tuple[bytes, int]:
     """The unit's import lines and the number of slot positions they list."""
-    parts = []
-    slots = 0
-    for rows in iter_unit(tables, unit):
-        parts.append(jsonl(tables, unit, rows))
-        slots += sum(max(0, row[12] - row[11] + 1) for row in rows)
-    return b"".join(parts), slots
+    drawn = draw(tables, unit)
+    return jsonl(tables, unit, drawn), int(drawn.slot_counts.sum())
 
 
 # -- the pool side: one stream per worker process --------------------------------------
@@ -106,9 +123,9 @@ def init_worker(tables: Tables, conninfo: str | None) -> None:
         Finalize(_stream, _stream.close, exitpriority=10)
 
 
-def copy_unit(unit: Unit) -> Written:
+def copy_slice(piece: Slice) -> Written:
     assert _stream is not None, "init_worker was not called with a connection"
-    return _stream.write(unit)
+    return _stream.write(piece)
 
 
 def jsonl_unit(unit: Unit) -> tuple[bytes, int]:
