@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -155,8 +156,10 @@ def _parent_statements(found: Definitions, partitioned: set[str]) -> list[Statem
     return statements
 
 
-def rebuild(conninfo: str, found: Definitions, workers: int | None = None) -> None:
-    """Each partition's key and foreign keys, the partitions in parallel; then the parents."""
+def rebuild(conninfo: str, found: Definitions, workers: int | None = None) -> dict[str, float]:
+    """Each partition's key and foreign keys, the partitions in parallel; then the parents.
+    The seconds of the two phases."""
+    started = time.perf_counter()
     with psycopg.connect(conninfo) as connection:
         by_table = {table: _partitions(connection, table) for table in TABLES}
         partitioned = {
@@ -185,7 +188,9 @@ def rebuild(conninfo: str, found: Definitions, workers: int | None = None) -> No
     with ThreadPoolExecutor(max_workers=count) as pool:
         for future in [pool.submit(run, task) for task in tasks if task]:
             future.result()
+    middle = time.perf_counter()
     run(_parent_statements(found, partitioned))
+    return {"partitions": middle - started, "parents": time.perf_counter() - middle}
 
 
 @contextmanager
