@@ -5,8 +5,9 @@ into each day's partition, in K streams (processes). Two measurements of the ser
 run on the same database in the same run, with the same index mode:
 
 - ``server_floor``: the very rows we loaded, spooled to local files in binary COPY format
-  (one per partition, not timed) and streamed back unchanged into their partitions over
-  K connections. No client work is left in it, so it is the least this server needs to
+  (one per partition, in stored order, not timed) and streamed back unchanged into their
+  partitions over K connections, each frozen (``TRUNCATE`` and ``COPY … FREEZE`` in one
+  transaction). No client work is left in it, so it is the least this server needs to
   store these rows and build their keys: a loader of this row shape cannot be faster here.
 - ``reference``: ``INSERT … SELECT FROM generate_series`` into each partition over K
   connections, with our row counts per day and the same columns and widths (the share of
@@ -241,9 +242,12 @@ def _spool(dsn: str, folder: Path, partitions: list[str]) -> None:
 
 
 def _copy_back(dsn: str, path: Path) -> None:
-    statement = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(sql.Identifier(path.stem))
+    """One partition's file, frozen as the generator stores a day it writes whole."""
+    name = sql.Identifier(path.stem)
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO off")
+        cursor.execute(sql.SQL("TRUNCATE {}").format(name))
+        statement = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY, FREEZE)").format(name)
         with path.open("rb") as spooled, cursor.copy(statement) as copy:
             while block := spooled.read(SPOOL_BLOCK):
                 copy.write(block)

@@ -48,13 +48,28 @@ _INET_HEADER = (2 << 24) | (32 << 16) | 4  # PGSQL_AF_INET, 32 bits, not CIDR, 4
 _ELEMENT = np.dtype([("length", ">i4"), ("value", ">i4")])
 
 
-def copy_statement(table: str) -> str:
-    return f"COPY {table} ({', '.join(WATCH_LOG_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+def copy_statement(table: str, *, freeze: bool = False) -> str:
+    options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
+    return f"COPY {table} ({', '.join(WATCH_LOG_COLUMNS)}) FROM STDIN ({options})"
 
 
-def session_id(tag: str, unit: Unit, n: int) -> str:
-    """The text form of the session id the binary path writes (a version-4 UUID)."""
+def session_id(tag: str, unit: Unit, n: int, next_day: bool = False) -> str:
+    """The text form of the session id the binary path writes (a version-4 UUID); see
+    ``model`` for the ids of repeats that start on the next day."""
+    if next_day:
+        return f"{tag}-{unit.day_index + 1:04x}-4fff-8000-{(unit.chunk << 32) | n:012x}"
     return f"{tag}-{unit.day_index:04x}-4{unit.chunk:03x}-8000-{n:012x}"
+
+
+def _id_prefix(tag: str, unit: Unit, next_day: bool) -> bytes:
+    """The first 10 bytes of the unit's session ids (run tag, day, chunk, variant)."""
+    day = unit.day_index + next_day
+    chunk = 0xFFF if next_day else unit.chunk
+    return (
+        bytes.fromhex(tag)
+        + bytes([day >> 8, day & 255, 0x40 | (chunk >> 8), chunk & 255])
+        + b"\x80\x00"
+    )
 
 
 def _int4(name: str) -> list[tuple[Any, ...]]:
@@ -140,10 +155,7 @@ class CopyRows:
 def copy_binary(tables: Tables, unit: Unit, drawn: Drawn) -> CopyRows:
     """Binary COPY tuples of the unit's watch logs, split by business day."""
     day = (date.fromisoformat(tables.days[unit.day_index].iso) - _PG_EPOCH_DATE).days
-    prefix = bytes.fromhex(tables.run_tag) + bytes(
-        [unit.day_index >> 8, unit.day_index & 255, 0x40 | (unit.chunk >> 8), unit.chunk & 255]
-    )
-    prefix += b"\x80\x00"
+    prefixes = {later: _id_prefix(tables.run_tag, unit, later) for later in (False, True)}
     ads = tables.ad_ids
     n_ads = len(ads)
     ads_null = n_ads == 0
@@ -168,11 +180,11 @@ def copy_binary(tables: Tables, unit: Unit, drawn: Drawn) -> CopyRows:
         at = offsets[later]
         offsets[later] = at + size
         rows = np.frombuffer(buffer, dtype=layout, count=end - begin, offset=at)
-        rows[...] = _template(layout, prefix, day + later, slots, ads_null)
+        rows[...] = _template(layout, prefixes[later], day + later, slots, ads_null)
         part = slice(begin, end)
         rows["started"] = started[part]
         rows["ended"] = ended[part]
-        n = np.arange(begin, end, dtype=np.int64)
+        n = np.arange(begin, end, dtype=np.int64) | (unit.chunk << 32 if later else 0)
         sid = rows["sid_n"]
         sid[:, 0] = n >> 32
         sid[:, 1] = (n >> 16) & 0xFFFF
@@ -251,7 +263,7 @@ def jsonl(tables: Tables, unit: Unit, drawn: Drawn) -> bytes:
         viewer, video, ip, agent, started, ended, start, end, watched, first, slots = row
         out += dumps(
             {
-                "session_id": session_id(tag, unit, n),
+                "session_id": session_id(tag, unit, n, n >= drawn.today),
                 "video_id": video,
                 "viewer_id": None if viewer < 0 else viewer,
                 "ip": ip_text(ip),
@@ -286,7 +298,7 @@ def sql_parameters(tables: Tables, unit: Unit, drawn: Drawn) -> list[dict[str, A
             {
                 "started_at": _moment(started),
                 "ended_at": _moment(ended),
-                "session_id": uuid.UUID(session_id(tables.run_tag, unit, n)),
+                "session_id": uuid.UUID(session_id(tables.run_tag, unit, n, n >= drawn.today)),
                 "business_date": day + timedelta(days=int(n >= drawn.today)),
                 "video_id": video,
                 "viewer_id": None if viewer < 0 else viewer,

@@ -30,7 +30,11 @@ slots ``p`` with ``start < p <= end`` (rule 3.2), each with the ad that fills it
 The rows of a unit are numbered (the last part of the session id) after ordering them by
 their shape on the wire: whether they start on the next day, whether the viewer is
 anonymous and how many slots they reached. The encoder then writes each shape as one block
-of fixed-size records, and the ids still ascend in the order the rows are written.
+of fixed-size records, and the ids still ascend in the order the rows are written. A
+session id is the run tag, the day, the chunk and the number; a repeat that starts on the
+next day takes that day, the reserved chunk 0xFFF and its unit's chunk and number, so it
+sorts after the next day's own sessions (written before it): a day's partition is stored
+in key order, and its primary key builds from presorted input.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ MAX_SLOTS = 3600 // SLOT_EVERY
 """Most slots a session can reach: videos last at most an hour."""
 CHUNK_LOGS = 50_000
 """Logs per unit: the grain of determinism, of parallelism and of the per-unit seed."""
-MAX_CHUNKS_PER_DAY = 0x1000
+MAX_CHUNKS_PER_DAY = 0xFFF
+"""Chunk 0xFFF of a day is reserved: it names the previous day's repeats that start on it."""
 MAX_DAYS = 0x10000
 
 USER_AGENTS = (

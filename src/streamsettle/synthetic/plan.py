@@ -35,6 +35,8 @@ class Slice:
     """Consecutive units of one day, written by one COPY into the day's partition."""
 
     units: tuple[Unit, ...]
+    whole_day: bool = False
+    """The slice is all of its day: the only writer of the day's partition."""
 
     @property
     def day_index(self) -> int:
@@ -105,19 +107,28 @@ class GenerationPlan:
         return units
 
     def slices(self, streams: int) -> list[Slice]:
-        """The units cut into runs of one day, one COPY each, in day order: a day whole
-        when there are enough days to keep ``streams`` busy, else in up to four pieces per
-        stream. Only the grouping depends on ``streams``, never a row."""
+        """The units cut into runs of one day, one COPY each, in day order.
+
+        A day is one slice when there are at least two days per stream (the streams then
+        end within a day of each other), so one writer stores it in key order and may
+        freeze it (``streams``); with fewer days, each is cut in pieces to keep the
+        streams busy. Only the grouping depends on ``streams``, never a row.
+        """
         units = [unit for unit in self.units() if unit.count]
         per_day = len(units) // self.days
         if not per_day:
-            return [Slice((unit,)) for unit in units]
-        pieces = max(1, min(per_day, ceil(4 * streams / self.days)))
+            return []
+        whole = self.days >= 2 * streams
+        pieces = 1 if whole else max(1, min(per_day, ceil(4 * streams / self.days)))
         slices = []
         for day in range(self.days):
             of_day = units[day * per_day : (day + 1) * per_day]
             bounds = [round(i * per_day / pieces) for i in range(pieces + 1)]
-            slices += [Slice(tuple(of_day[a:b])) for a, b in pairwise(bounds) if b > a]
+            slices += [
+                Slice(tuple(of_day[a:b]), whole_day=pieces == 1)
+                for a, b in pairwise(bounds)
+                if b > a
+            ]
         return slices
 
     def business_days(self, tz: ZoneInfo) -> list[Day]:

@@ -94,28 +94,37 @@ def _pool(count: int, tables: Tables, dsn: str | None) -> Any:
 def _to_postgres(
     tables: Tables, pieces: list[Slice], dsn: str, count: int, on_progress: Progress | None
 ) -> tuple[int, int]:
+    """The slices over ``count`` streams, then the repeats that start on a next day."""
     logs = slots = 0
-    if count == 1:
-        stream = streams.CopyStream(tables, dsn)
+    later: list[tuple[tuple[int, int], bytes]] = []
+
+    def done(written: streams.Written) -> None:
+        nonlocal logs, slots
+        logs, slots = logs + written.logs, slots + written.slots
+        if written.next_day is not None:
+            later.append(written.next_day)
+        if on_progress:
+            on_progress(written.logs)
+
+    if count > 1:
+        pool = _pool(count, tables, dsn)
         try:
-            for piece in pieces:
-                written = stream.write(piece)
-                logs, slots = logs + written.logs, slots + written.slots
-                if on_progress:
-                    on_progress(written.logs)
+            for written in pool.imap_unordered(streams.copy_slice, pieces):
+                done(written)
+            pool.close()
+            pool.join()
         finally:
-            stream.close()
-        return logs, slots
-    pool = _pool(count, tables, dsn)
+            pool.terminate()
+    # Opened after the pool's fork (the workers must not share its socket).
+    stream = streams.CopyStream(tables, dsn)
     try:
-        for written in pool.imap_unordered(streams.copy_slice, pieces):
-            logs, slots = logs + written.logs, slots + written.slots
-            if on_progress:
-                on_progress(written.logs)
-        pool.close()
-        pool.join()
+        if count == 1:
+            for piece in pieces:
+                done(stream.write(piece))
+        if later:
+            stream.write_next_day(later)
     finally:
-        pool.terminate()
+        stream.close()
     return logs, slots
 
 

@@ -2,10 +2,16 @@
 
 A stream is a process of a ``multiprocessing`` pool (or the caller's own process when there
 is one stream) with its own PostgreSQL connection. A slice (consecutive units of one day)
-is one binary ``COPY`` straight into the day's partition, so the server routes no tuple;
-the few repeats that start after midnight follow in a second ``COPY`` into the next day's
-partition, and the slice is committed. Each unit is drawn and encoded while the server
-parses the previous one.
+is one binary ``COPY`` straight into the day's partition, so the server routes no tuple,
+committed on its own. The data goes to the server from a writer thread, so each unit is
+drawn and encoded while the server parses the previous one.
+
+A slice that is a whole day, into a partition that is still empty, locks the partition,
+empties it again in its transaction and copies ``FREEZE``: the rows are stored frozen and
+their pages all-visible, so neither the key and foreign key builds nor a later vacuum
+rewrites them. The few repeats that start after midnight are returned, not written: the
+run writes them last (``write_next_day``), after the next day's own rows, which keeps
+every partition in key order.
 
 A ``COPY`` into a partition does not fire the statement trigger of the partitioned table
 that marks already settled days for a re-run, so the stream marks the days it wrote the
@@ -20,6 +26,8 @@ from multiprocessing.util import Finalize
 from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from streamsettle.db.partitions import partition_name
 from streamsettle.errors import StreamsettleError
@@ -52,6 +60,8 @@ class StreamFailed(StreamsettleError):
 class Written:
     logs: int
     slots: int
+    next_day: tuple[tuple[int, int], bytes] | None = None
+    """((day index, first chunk), COPY tuples) of the repeats that start on the next day."""
 
 
 class CopyStream:
@@ -74,10 +84,13 @@ class CopyStream:
     def _write(self, piece: Slice) -> Written:
         tables = self.tables
         day = date.fromisoformat(tables.days[piece.day_index].iso)
+        partition = partition_name(day)
         later: list[bytearray] = []
         slots = 0
         with self.connection.cursor() as cursor:
-            with cursor.copy(copy_statement(partition_name(day))) as copy:
+            freeze = piece.whole_day and _claim_empty(cursor, partition)
+            statement = copy_statement(partition, freeze=freeze)
+            with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
                 copy.write(COPY_HEADER)
                 for unit in piece.units:
                     rows = copy_binary(tables, unit, draw(tables, unit))
@@ -86,20 +99,51 @@ class CopyStream:
                         later.append(rows.next_day)
                     slots += rows.slots
                 copy.write(COPY_TRAILER)
-            days = [day]
-            if later:
-                days.append(day + timedelta(days=1))
-                with cursor.copy(copy_statement(partition_name(days[1]))) as copy:
-                    copy.write(COPY_HEADER)
-                    for block in later:
-                        copy.write(block)
-                    copy.write(COPY_TRAILER)
-            cursor.execute(MARK_RERUN, (days,))
+            cursor.execute(MARK_RERUN, ([day],))
         self.connection.commit()
-        return Written(piece.count, slots)
+        key = (piece.day_index, piece.units[0].chunk)
+        return Written(piece.count, slots, (key, b"".join(later)) if later else None)
+
+    def write_next_day(self, blocks: list[tuple[tuple[int, int], bytes]]) -> None:
+        """The repeats that start on the next day, into its partition, in key order."""
+        by_day: dict[int, list[bytes]] = {}
+        for (day_index, _), block in sorted(blocks):
+            by_day.setdefault(day_index + 1, []).append(block)
+        days = [
+            date.fromisoformat(self.tables.days[index - 1].iso) + timedelta(days=1)
+            for index in by_day
+        ]
+        try:
+            with self.connection.cursor() as cursor:
+                for day, parts in zip(days, by_day.values(), strict=True):
+                    with cursor.copy(copy_statement(partition_name(day))) as copy:
+                        copy.write(COPY_HEADER)
+                        for part in parts:
+                            copy.write(part)
+                        copy.write(COPY_TRAILER)
+                cursor.execute(MARK_RERUN, (days,))
+            self.connection.commit()
+        except psycopg.Error as exc:
+            self.connection.rollback()
+            raise StreamFailed(
+                f"writing the repeats after midnight: {type(exc).__name__}: {exc}"
+            ) from None
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _claim_empty(cursor: psycopg.Cursor[Any], partition: str) -> bool:
+    """Lock ``partition`` and, if it holds no row, empty it in this transaction, which lets
+    ``COPY … FREEZE`` into it; whether it did."""
+    name = sql.Identifier(partition)
+    cursor.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(name))
+    cursor.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(name))
+    found = cursor.fetchone()
+    if found is None or found[0]:
+        return False
+    cursor.execute(sql.SQL("TRUNCATE {}").format(name))
+    return True
 
 
 def unit_jsonl(tables: Tables, unit: Unit) -> tuple[bytes, int]:
