@@ -4,6 +4,7 @@
 into the new ``user_agents`` dictionary, positions in integer milliseconds, and two arrays
 (``ad_positions``, ``ad_ids``; JSON text on SQLite) instead of the ``watch_log_ad_slots``
 table. On PostgreSQL it is partitioned by business day, one partition per day present.
+``watch_log_archives`` records the days archived to Parquet files.
 Existing rows are converted in place; the rerun-marking trigger is re-created on the new
 table after the copy, so the conversion marks nothing for a re-run.
 
@@ -211,6 +212,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_agents")),
         sa.UniqueConstraint("user_agent", name=op.f("uq_user_agents_user_agent")),
     )
+    op.create_table(
+        "watch_log_archives",
+        sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("rows", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("business_date", name=op.f("pk_watch_log_archives")),
+    )
     op.drop_index("ix_watch_logs_business_date_video_id", table_name="watch_logs")
     _set_aside(postgresql, "watch_logs_v6")
     op.execute(
@@ -248,4 +258,5 @@ def downgrade() -> None:
         op.execute(statement)
     op.drop_table("watch_logs_v7")
     op.drop_table("user_agents")
+    op.drop_table("watch_log_archives")
     op.execute(_PG_TRIGGER if postgresql else _SQLITE_TRIGGER)
