@@ -307,7 +307,7 @@ def python_side(plan: GenerationPlan, logs: int) -> dict[str, float]:
             drawing += drawing_one.seconds
             rows = copy_binary(tables, unit, drawn)
             slots += rows.slots
-            size += len(rows.today) + len(rows.next_day)
+            size += rows.today.size + rows.next_day.size
             drawn_logs += drawn.count
     return {
         "logs": drawn_logs,

@@ -62,21 +62,17 @@ def session_id(tag: str, unit: Unit, n: int, next_day: bool = False) -> str:
 
 
 def _id_prefix(tag: str, unit: Unit, next_day: bool) -> bytes:
-    """The first 10 bytes of the unit's session ids (run tag, day, chunk, variant)."""
+    """The first 8 bytes of the unit's session ids (run tag, day, version and chunk)."""
     day = unit.day_index + next_day
     chunk = 0xFFF if next_day else unit.chunk
-    return (
-        bytes.fromhex(tag)
-        + bytes([day >> 8, day & 255, 0x40 | (chunk >> 8), chunk & 255])
-        + b"\x80\x00"
-    )
+    return bytes.fromhex(tag) + bytes([day >> 8, day & 255, 0x40 | (chunk >> 8), chunk & 255])
 
 
 def _int4(name: str) -> list[tuple[Any, ...]]:
     return [(f"{name}_length", ">i4"), (name, ">i4")]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _layout(anonymous: bool, slots: int, ads_null: bool) -> np.dtype[np.void]:
     """The record of one wire shape, in the table's column order."""
     fields: list[tuple[Any, ...]] = [
@@ -86,8 +82,8 @@ def _layout(anonymous: bool, slots: int, ads_null: bool) -> np.dtype[np.void]:
         ("ended_length", ">i4"),
         ("ended", ">i8"),
         ("sid_length", ">i4"),
-        ("sid_prefix", "V10"),
-        ("sid_n", ">u2", (3,)),
+        ("sid_prefix", "V8"),
+        ("sid_tail", ">u8"),  # the variant (0x8000) and the 48-bit number
         *_int4("date"),
         *_int4("video"),
         *(_int4("viewer") if not anonymous else [("viewer_length", ">i4")]),
@@ -109,9 +105,11 @@ def _layout(anonymous: bool, slots: int, ads_null: bool) -> np.dtype[np.void]:
     return np.dtype(fields)
 
 
-def _template(
-    layout: np.dtype[np.void], prefix: bytes, day: int, slots: int, ads_null: bool
-) -> np.ndarray[Any, np.dtype[np.void]]:
+@lru_cache(maxsize=64)
+def _template(anonymous: bool, slots: int, ads_null: bool) -> np.ndarray[Any, np.dtype[np.void]]:
+    """A record of the shape with every constant part set (but the unit's id prefix and
+    date)."""
+    layout = _layout(anonymous, slots, ads_null)
     record = np.zeros(1, dtype=layout)
     names = layout.names or ()
     for name in names:
@@ -120,8 +118,6 @@ def _template(
     record["fields"] = len(WATCH_LOG_COLUMNS)
     record["started_length"] = record["ended_length"] = 8
     record["sid_length"] = 16
-    record["sid_prefix"] = np.void(prefix)
-    record["date"] = day
     record["ip_length"] = 8
     record["ip_header"] = _INET_HEADER
     if "viewer" not in names:
@@ -147,48 +143,51 @@ def _template(
 class CopyRows:
     """A unit's rows as binary COPY tuples (no header): those of its day and of the next."""
 
-    today: bytearray
-    next_day: bytearray
+    today: np.ndarray[Any, np.dtype[np.uint8]]
+    next_day: np.ndarray[Any, np.dtype[np.uint8]]
     slots: int
 
 
 def copy_binary(tables: Tables, unit: Unit, drawn: Drawn) -> CopyRows:
     """Binary COPY tuples of the unit's watch logs, split by business day."""
     day = (date.fromisoformat(tables.days[unit.day_index].iso) - _PG_EPOCH_DATE).days
-    prefixes = {later: _id_prefix(tables.run_tag, unit, later) for later in (False, True)}
     ads = tables.ad_ids
     n_ads = len(ads)
     ads_null = n_ads == 0
-    layouts = [_layout(anon, k, ads_null) for _, _, _, anon, k in drawn.shapes]
+    layouts = [_layout(anonymous, k, ads_null) for _, _, _, anonymous, k in drawn.shapes]
     sizes = [
         (shape[1] - shape[0]) * layout.itemsize
         for shape, layout in zip(drawn.shapes, layouts, strict=True)
     ]
+    # Every byte is written below, so the buffers need no zeroing.
     buffers = {
-        later: bytearray(
-            sum(size for size, shape in zip(sizes, drawn.shapes, strict=True) if shape[2] == later)
+        later: np.empty(
+            sum(size for size, shape in zip(sizes, drawn.shapes, strict=True) if shape[2] == later),
+            dtype=np.uint8,
         )
         for later in (False, True)
     }
     offsets = {False: 0, True: 0}
     started = (drawn.started - _PG_EPOCH_MS) * 1000
     ended = (drawn.ended - _PG_EPOCH_MS) * 1000
+    # The last 8 bytes of a session id: the variant, then the number (for a repeat on the
+    # next day, its chunk and number; see ``model``).
+    tails = np.arange(drawn.count, dtype=np.uint64) | np.uint64(0x8000 << 48)
+    tails[drawn.today :] |= np.uint64(unit.chunk << 32)
     for (begin, end, later, anonymous, slots), layout, size in zip(
         drawn.shapes, layouts, sizes, strict=True
     ):
-        buffer = buffers[later]
         at = offsets[later]
         offsets[later] = at + size
-        rows = np.frombuffer(buffer, dtype=layout, count=end - begin, offset=at)
-        rows[...] = _template(layout, prefixes[later], day + later, slots, ads_null)
+        rows = buffers[later][at : at + size].view(layout)
+        template = _template(anonymous, slots, ads_null).copy()
+        template["sid_prefix"] = np.void(_id_prefix(tables.run_tag, unit, later))
+        template["date"] = day + later
+        rows[...] = template
         part = slice(begin, end)
         rows["started"] = started[part]
         rows["ended"] = ended[part]
-        n = np.arange(begin, end, dtype=np.int64) | (unit.chunk << 32 if later else 0)
-        sid = rows["sid_n"]
-        sid[:, 0] = n >> 32
-        sid[:, 1] = (n >> 16) & 0xFFFF
-        sid[:, 2] = n & 0xFFFF
+        rows["sid_tail"] = tails[part]
         rows["video"] = drawn.video_ids[part]
         if not anonymous:
             rows["viewer"] = drawn.viewer_ids[part]

@@ -85,7 +85,7 @@ class CopyStream:
         tables = self.tables
         day = date.fromisoformat(tables.days[piece.day_index].iso)
         partition = partition_name(day)
-        later: list[bytearray] = []
+        later: list[bytes] = []
         slots = 0
         with self.connection.cursor() as cursor:
             freeze = piece.whole_day and _claim_empty(cursor, partition)
@@ -94,9 +94,9 @@ class CopyStream:
                 copy.write(COPY_HEADER)
                 for unit in piece.units:
                     rows = copy_binary(tables, unit, draw(tables, unit))
-                    copy.write(rows.today)
-                    if rows.next_day:
-                        later.append(rows.next_day)
+                    copy.write(rows.today.data)
+                    if rows.next_day.size:
+                        later.append(rows.next_day.tobytes())
                     slots += rows.slots
                 copy.write(COPY_TRAILER)
             cursor.execute(MARK_RERUN, ([day],))
