@@ -44,6 +44,7 @@ from streamsettle.synthetic.model import (
     draw,
     run_tag,
     zipf_cumulative,
+    zipf_guide,
 )
 from streamsettle.synthetic.plan import business_days
 
@@ -163,6 +164,7 @@ def watch_log_lines(cast: _Cast, dates: DateRange, tz: ZoneInfo, seed: int) -> I
     rng = random.Random(seed)
     order = list(range(len(cast.videos)))
     rng.shuffle(order)
+    cum = zipf_cumulative(len(order), 1.0)
     tables = Tables(
         seed=seed,
         run_tag=run_tag(seed, cast.videos[0].id, cast.viewer_ids[0]),
@@ -173,7 +175,8 @@ def watch_log_lines(cast: _Cast, dates: DateRange, tz: ZoneInfo, seed: int) -> I
         video_creators=np.array([v.creator_id for v in cast.videos], dtype=np.int64),
         creator_ips=np.array([creator_ip(v.creator_id) for v in cast.videos], dtype=np.uint32),
         popular_videos=np.array(order, dtype=np.int64),
-        popularity_cum=zipf_cumulative(len(order), 1.0),
+        popularity_cum=cum,
+        popularity_guide=zipf_guide(cum),
         viewer_ids=np.array(cast.viewer_ids, dtype=np.int64),
         # The import takes each reached slot's ad from the catalogue, the user agent's id
         # from the dictionary: the lines carry neither.

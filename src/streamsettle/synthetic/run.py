@@ -38,6 +38,7 @@ from streamsettle.synthetic.model import (
     draw,
     run_tag,
     zipf_cumulative,
+    zipf_guide,
 )
 from streamsettle.synthetic.plan import GenerationPlan, Slice
 
@@ -61,6 +62,7 @@ class GenerationResult:
 
 def build_tables(plan: GenerationPlan, catalogue: Catalogue, tz: ZoneInfo) -> Tables:
     first_viewer = catalogue.viewer_ids[0] if catalogue.viewer_ids else 0
+    cum = zipf_cumulative(plan.videos, plan.zipf_exponent)
     return Tables(
         seed=plan.seed,
         run_tag=run_tag(plan.seed, catalogue.video_ids[0], first_viewer),
@@ -73,7 +75,8 @@ def build_tables(plan: GenerationPlan, catalogue: Catalogue, tz: ZoneInfo) -> Ta
             [creator_ip(c) for c in catalogue.video_creator_index], dtype=np.uint32
         ),
         popular_videos=np.array(catalogue.popular_videos, dtype=np.int64),
-        popularity_cum=zipf_cumulative(plan.videos, plan.zipf_exponent),
+        popularity_cum=cum,
+        popularity_guide=zipf_guide(cum),
         viewer_ids=np.array(catalogue.viewer_ids, dtype=np.int64),
         ad_ids=np.array(catalogue.active_ad_ids, dtype=np.int64),
         agent_ids=np.array(catalogue.user_agent_ids, dtype=np.int64),

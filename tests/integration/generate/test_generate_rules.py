@@ -15,7 +15,14 @@ from streamsettle.errors import InvalidInput
 from streamsettle.runtime import Runtime
 from streamsettle.synthetic import GenerationPlan, generate
 from streamsettle.synthetic.indexes import capture
-from streamsettle.synthetic.model import Shares, Tables, Unit, draw, zipf_cumulative
+from streamsettle.synthetic.model import (
+    Shares,
+    Tables,
+    Unit,
+    draw,
+    zipf_cumulative,
+    zipf_guide,
+)
 from streamsettle.synthetic.plan import business_days
 from streamsettle.synthetic.run import conninfo
 from streamsettle.synthetic.streams import StreamFailed
@@ -278,6 +285,7 @@ def _seed_with_a_repeat_after_midnight(logs: int) -> int:
         creator_ips=np.zeros(10, dtype=np.uint32),
         popular_videos=np.arange(10, dtype=np.int64),
         popularity_cum=zipf_cumulative(10, 1.0),
+        popularity_guide=zipf_guide(zipf_cumulative(10, 1.0)),
         viewer_ids=np.arange(1, 101, dtype=np.int64),
         ad_ids=np.arange(1, 3, dtype=np.int64),
         agent_ids=np.arange(1, 8, dtype=np.int64),
