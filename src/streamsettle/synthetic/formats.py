@@ -179,11 +179,13 @@ def copy_binary(tables: Tables, unit: Unit, drawn: Drawn) -> CopyRows:
     ):
         at = offsets[later]
         offsets[later] = at + size
-        rows = buffers[later][at : at + size].view(layout)
+        raw = buffers[later][at : at + size]
         template = _template(anonymous, slots, ads_null).copy()
         template["sid_prefix"] = np.void(_id_prefix(tables.run_tag, unit, later))
         template["date"] = day + later
-        rows[...] = template
+        # Copied as bytes: a structured assignment would go field by field, row by row.
+        raw.reshape(-1, layout.itemsize)[:] = template.view(np.uint8)
+        rows = raw.view(layout)
         part = slice(begin, end)
         rows["started"] = started[part]
         rows["ended"] = ended[part]
