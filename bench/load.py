@@ -51,7 +51,7 @@ from streamsettle.runtime import Runtime
 from streamsettle.synthetic import GenerationPlan, default_streams, generate
 from streamsettle.synthetic.catalogue import Catalogue, draw_durations_and_creators
 from streamsettle.synthetic.formats import copy_binary
-from streamsettle.synthetic.indexes import TABLES, capture, drop, rebuild
+from streamsettle.synthetic.indexes import TABLES, capture, drop, partitions_of, rebuild
 from streamsettle.synthetic.model import CHUNK_LOGS, MAX_SLOTS, USER_AGENTS, draw
 from streamsettle.synthetic.run import build_tables
 
@@ -103,12 +103,7 @@ def _runtime(url: str) -> Runtime:
 
 def _partitions(dsn: str) -> list[str]:
     with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = %s::regclass ORDER BY 1",
-            (PARENT,),
-        ).fetchall()
-    return [row[0] for row in rows]
+        return partitions_of(connection, PARENT)
 
 
 def _in_parallel(count: int, work: Callable[[str], None], partitions: list[str]) -> None:

@@ -93,7 +93,8 @@ def drop(connection: psycopg.Connection[Any], found: Definitions) -> None:
         connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
 
 
-def _partitions(connection: psycopg.Connection[Any], table: str) -> list[str]:
+def partitions_of(connection: psycopg.Connection[Any], table: str) -> list[str]:
+    """The names of ``table``'s attached partitions, in name (for days: date) order."""
     rows = connection.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = %s::regclass ORDER BY c.relname",
@@ -161,7 +162,7 @@ def rebuild(conninfo: str, found: Definitions, workers: int | None = None) -> di
     The seconds of the two phases."""
     started = time.perf_counter()
     with psycopg.connect(conninfo) as connection:
-        by_table = {table: _partitions(connection, table) for table in TABLES}
+        by_table = {table: partitions_of(connection, table) for table in TABLES}
         partitioned = {
             row[0]
             for row in connection.execute(
