@@ -5,7 +5,8 @@ into each day's partition, in K streams (processes). Two measurements of the ser
 run on the same database in the same run, with the same index mode:
 
 - ``server_floor``: the very rows we loaded, spooled to local files in binary COPY format
-  (one per partition, in stored order, not timed) and streamed back unchanged into their
+  (one per partition, in stored order, synced to disk, not timed; each file deleted once
+  copied) and streamed back unchanged into their
   partitions over K connections, each frozen (``TRUNCATE`` and ``COPY … FREEZE`` in one
   transaction). No client work is left in it, so it is the least this server needs to
   store these rows and build their keys: a loader of this row shape cannot be faster here.
@@ -28,6 +29,7 @@ went (dropping the keys, COPY, the partitions' keys, the parent's).
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import tempfile
@@ -234,6 +236,9 @@ def _spool(dsn: str, folder: Path, partitions: list[str]) -> None:
             with (folder / f"{partition}.copy").open("wb") as out, cursor.copy(statement) as copy:
                 for block in copy:
                     out.write(block)
+                # On disk before the timed section, so that its writeback is not timed.
+                out.flush()
+                os.fsync(out.fileno())
 
 
 def _copy_back(dsn: str, path: Path) -> None:
@@ -246,6 +251,8 @@ def _copy_back(dsn: str, path: Path) -> None:
         with path.open("rb") as spooled, cursor.copy(statement) as copy:
             while block := spooled.read(SPOOL_BLOCK):
                 copy.write(block)
+    # Its cached pages go with it, leaving the memory to the rebuild that follows.
+    path.unlink()
 
 
 def _truncate(dsn: str) -> None:
