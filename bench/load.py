@@ -229,6 +229,9 @@ def _reference(dsn: str, mode: str, streams: int, shape: Shape) -> dict[str, flo
 def _spool(dsn: str, folder: Path, partitions: list[str]) -> None:
     """Each partition, as binary COPY, to ``folder/<partition>.copy``."""
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        # From the first block: a synchronised scan may start where an earlier one left
+        # off, and the file would then not be in stored (key) order.
+        cursor.execute("SET synchronize_seqscans TO off")
         for partition in partitions:
             statement = sql.SQL("COPY {} TO STDOUT (FORMAT BINARY)").format(
                 sql.Identifier(partition)
