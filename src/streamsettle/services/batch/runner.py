@@ -39,7 +39,6 @@ from streamsettle.services.batch.partitions import (
 )
 from streamsettle.services.batch.steps import (
     AD_STATS,
-    CLASSIFY,
     CREATOR_TOTALS,
     FLUSH,
     SETTLE,
@@ -229,7 +228,6 @@ def _execute_steps(
         analyze_after(db.engine, name)
         faults.reached(faults.batch_after_step(name))
 
-    partitioned(CLASSIFY)
     partitioned(VIDEO_STATS)
     unit(AD_STATS, FULL_RANGE, 1, lambda conn: run_step(conn, AD_STATS, context, FULL_RANGE))
     faults.reached(faults.batch_after_step(AD_STATS))

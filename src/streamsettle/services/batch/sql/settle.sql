@@ -1,8 +1,14 @@
--- As settle.postgresql.sql, in exact integer arithmetic: SQLite keeps NUMERIC(18,6) as
--- REAL, so each unit price is scaled to integer micro-KRW with round(price * 1000000)
--- (exact: prices have at most 6 decimals and are below 10^9, see services/rate_cards.py),
--- counts times micro-prices are summed as 64-bit integers (sum() raises on overflow) and
--- integer-divided by 1000000, which truncates the non-negative total exactly.
+-- Daily settlement (rule 3.5, 3.6) for one video id range, with rate card :card.
+-- views_before / ad_views_before are sums of EARLIER days' statistics, never of earlier
+-- settlements, so re-running a date can never count a day twice.
+-- Tier i (from_views F_i) prices the views numbered F_i .. F_(i+1) - 1 (last_view); of the
+-- views numbered before + 1 .. before + today, max(0, min(before + today, last_view)
+-- - max(before + 1, F_i) + 1) fall in it. Counts times prices are summed exactly and
+-- truncated once: per (video, ad) pair, and per video for the video views. PostgreSQL sums
+-- NUMERIC prices and trunc()ates; SQLite keeps NUMERIC(18,6) as REAL, so there each price
+-- is integer micro-KRW, round(price * 1000000) (exact: prices have at most 6 decimals and
+-- are below 10^9, see services/rate_cards.py), the 64-bit integer sum (sum() raises on
+-- overflow) is integer-divided by 1000000, which truncates the non-negative total exactly.
 -- The CTEs are MATERIALIZED so that the tiers and each row's sums are computed once.
 DELETE FROM daily_ad_settlements
 WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
@@ -14,7 +20,7 @@ WITH tiers AS MATERIALIZED (
     SELECT from_views,
            COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1,
                     9223372036854775807) AS last_view,
-           CAST(round(unit_price * 1000000) AS INTEGER) AS price_micros
+           {price} AS price
     FROM rate_card_tiers
     WHERE rate_card_id = :card AND kind = 'ad'
 ),
@@ -29,10 +35,10 @@ pairs AS MATERIALIZED (
 INSERT INTO daily_ad_settlements (business_date, video_id, ad_id, rate_card_id, ad_views,
                                   ad_views_before, amount)
 SELECT p.business_date, p.video_id, p.ad_id, :card, p.ad_views, p.ad_views_before,
-       (SELECT COALESCE(sum(
-                   max(0, min(p.ad_views_before + p.ad_views, t.last_view)
-                          - max(p.ad_views_before + 1, t.from_views) + 1)
-                   * t.price_micros), 0) / 1000000
+       (SELECT {trunc}(COALESCE(sum(
+                   {greatest}(0, {least}(p.ad_views_before + p.ad_views, t.last_view)
+                                 - {greatest}(p.ad_views_before + 1, t.from_views) + 1)
+                   * t.price), 0){per_unit})
         FROM tiers AS t)
 FROM pairs AS p;
 
@@ -40,7 +46,7 @@ WITH tiers AS MATERIALIZED (
     SELECT from_views,
            COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1,
                     9223372036854775807) AS last_view,
-           CAST(round(unit_price * 1000000) AS INTEGER) AS price_micros
+           {price} AS price
     FROM rate_card_tiers
     WHERE rate_card_id = :card AND kind = 'video'
 ),
@@ -57,10 +63,10 @@ today AS MATERIALIZED (
 ),
 priced AS (
     SELECT d.*,
-           (SELECT COALESCE(sum(
-                       max(0, min(d.views_before + d.views, t.last_view)
-                              - max(d.views_before + 1, t.from_views) + 1)
-                       * t.price_micros), 0) / 1000000
+           (SELECT {trunc}(COALESCE(sum(
+                       {greatest}(0, {least}(d.views_before + d.views, t.last_view)
+                                     - {greatest}(d.views_before + 1, t.from_views) + 1)
+                       * t.price), 0){per_unit})
             FROM tiers AS t) AS video_amount
     FROM today AS d
 )
