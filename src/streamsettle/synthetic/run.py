@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from streamsettle.db.models import WatchLog, WatchLogAdSlot
+from streamsettle.db.models import WatchLog
 from streamsettle.runtime import Runtime
 from streamsettle.synthetic import streams
 from streamsettle.synthetic.catalogue import Catalogue, create_catalogue
@@ -158,8 +158,7 @@ def _to_sqlite(
             for rows in iter_unit(tables, unit):
                 log_params, slot_params = sql_parameters(tables, unit, rows)
                 connection.execute(sa.insert(WatchLog), log_params)
-                if slot_params:
-                    connection.execute(sa.insert(WatchLogAdSlot), slot_params)
+                # The old shape's slot rows: the generator's rewrite writes them on the row.
                 logs, slots = logs + len(log_params), slots + len(slot_params)
             if on_progress:
                 on_progress(unit.count)
