@@ -114,8 +114,8 @@ def _sums_of_file(table: pa.Table) -> tuple[int, ...]:
 
 
 def _batches(connection: Connection, table: str) -> Iterator[pa.RecordBatch]:
-    result = connection.execution_options(stream_results=True).execute(
-        text(_SELECT.format(table=table))
+    result = connection.execute(
+        text(_SELECT.format(table=table)), execution_options={"stream_results": True}
     )
     for rows in result.partitions(_FETCH_ROWS):
         columns = list(zip(*rows, strict=True))
@@ -228,12 +228,11 @@ def restore(runtime: Runtime, day: date, on_day: DayDone | None = None) -> int:
             ),
             {"agents": agents},
         )
-        ids: dict[str, int] = dict(
-            connection.execute(
-                text("SELECT user_agent, id FROM user_agents WHERE user_agent = ANY(:agents)"),
-                {"agents": agents},
-            )
+        found = connection.execute(
+            text("SELECT user_agent, id FROM user_agents WHERE user_agent = ANY(:agents)"),
+            {"agents": agents},
         )
+        ids: dict[str, int] = {str(agent): int(id_) for agent, id_ in found}
         table = partitions.partition_name(day)
         connection.execute(
             text(
