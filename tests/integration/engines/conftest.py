@@ -1,0 +1,48 @@
+"""Fixtures of the engine conformance suite: the columnar engines installed here (the
+Spark session starts once per test run), and a helper that runs each of them on a day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+
+from streamsettle.runtime import Runtime
+from streamsettle.services import rate_cards
+from streamsettle.services.batch.engines.day import RESULT_COLUMNS, DayInputs, DayParams, DayResults
+from streamsettle.services.batch.engines.duckdb_engine import DuckDBEngine
+from streamsettle.services.batch.engines.extract import extract_day
+from tests.integration.engines.day_world import DayWorld
+from tests.integration.engines.reference import reference_results
+
+
+@pytest.fixture(scope="session")
+def columnar_engines() -> Iterator[list[DuckDBEngine]]:
+    yield [DuckDBEngine(threads=2)]
+
+
+@pytest.fixture
+def day_world(runtime: Runtime) -> DayWorld:
+    return DayWorld(runtime)
+
+
+def day_inputs(runtime: Runtime, day: date) -> DayInputs:
+    """The inputs of ``day`` read from the database, with the rate card in force then."""
+    with runtime.db.session() as session:
+        card = rate_cards.card_in_force(session, day)
+        assert card is not None
+        card_id, domain_card = card.id, rate_cards.to_domain(card)
+    window = timedelta(seconds=runtime.settings.repeat_view_window_seconds)
+    params = DayParams(day, window, card_id)
+    return extract_day(runtime.settings.database_url, params, runtime.settings.tz, domain_card)
+
+
+def assert_engines_agree(inputs: DayInputs, engines: list[DuckDBEngine]) -> DayResults:
+    """Every engine's rows equal the domain rules' rows, table by table; the reference."""
+    expected = reference_results(inputs)
+    for engine in engines:
+        got = engine.compute(inputs)
+        for name in RESULT_COLUMNS:
+            assert got.rows(name) == expected.rows(name), f"{engine.name}: {name}"
+    return expected
