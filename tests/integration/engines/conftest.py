@@ -3,10 +3,12 @@ Spark session starts once per test run), and a helper that runs each of them on 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from streamsettle.runtime import Runtime
 from streamsettle.services import rate_cards
@@ -36,6 +38,16 @@ def day_inputs(runtime: Runtime, day: date) -> DayInputs:
     window = timedelta(seconds=runtime.settings.repeat_view_window_seconds)
     params = DayParams(day, window, card_id)
     return extract_day(runtime.settings.database_url, params, runtime.settings.tz, domain_card)
+
+
+def database_rows(runtime: Runtime, name: str, day: date) -> list[tuple[object, ...]]:
+    """``day``'s rows of result table ``name`` in the database, as ``DayResults.rows`` gives
+    an engine's (uuids as text)."""
+    columns = RESULT_COLUMNS[name]
+    query = sa.text(f"SELECT {', '.join(columns)} FROM {name} WHERE business_date = :day")
+    with runtime.db.engine.connect() as conn:
+        rows = conn.execute(query, {"day": day}).all()
+    return sorted(tuple(str(v) if isinstance(v, uuid.UUID) else v for v in r) for r in rows)
 
 
 def assert_engines_agree(inputs: DayInputs, engines: list[DuckDBEngine]) -> DayResults:
