@@ -4,8 +4,9 @@ Spark session starts once per test run), and a helper that runs each of them on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
+from typing import Protocol
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +20,40 @@ from tests.integration.engines.day_world import DayWorld
 from tests.integration.engines.reference import reference_results
 
 
+class Engine(Protocol):
+    name: str
+
+    def compute(self, inputs: DayInputs) -> DayResults: ...
+
+
 @pytest.fixture(scope="session")
-def columnar_engines() -> Iterator[list[DuckDBEngine]]:
-    yield [DuckDBEngine(threads=2)]
+def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine | None]:
+    """The Spark engine on one ``local[2]`` session for the whole run (its JVM starts
+    once), or None where PySpark (the ``spark`` extra) is not installed."""
+    try:
+        from streamsettle.services.batch.engines.spark_engine import SparkEngine, spark_session
+    except ImportError:  # pragma: no cover - the extra is part of the test install
+        yield None
+        return
+    session = spark_session("local[2]", SPARK_TEST_CONF)
+    yield SparkEngine(session, str(tmp_path_factory.mktemp("spark-days")))
+    session.stop()
+
+
+SPARK_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.adaptive.coalescePartitions.enabled": "false",
+    "spark.driver.memory": "1g",
+}
+
+
+@pytest.fixture(scope="session")
+def columnar_engines(spark_engine: Engine | None) -> list[Engine]:
+    engines: list[Engine] = [DuckDBEngine(threads=2)]
+    if spark_engine is not None:
+        engines.append(spark_engine)
+    return engines
 
 
 @pytest.fixture
@@ -50,7 +82,7 @@ def database_rows(runtime: Runtime, name: str, day: date) -> list[tuple[object, 
     return sorted(tuple(str(v) if isinstance(v, uuid.UUID) else v for v in r) for r in rows)
 
 
-def assert_engines_agree(inputs: DayInputs, engines: list[DuckDBEngine]) -> DayResults:
+def assert_engines_agree(inputs: DayInputs, engines: Sequence[Engine]) -> DayResults:
     """Every engine's rows equal the domain rules' rows, table by table; the reference."""
     expected = reference_results(inputs)
     for engine in engines:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,7 @@ from streamsettle.services.batch.engines.day import (
     tiers_table,
 )
 from streamsettle.services.batch.engines.duckdb_engine import DuckDBEngine
-from tests.integration.engines.conftest import assert_engines_agree
+from tests.integration.engines.conftest import Engine, assert_engines_agree
 
 DAY = date(2024, 9, 2)
 MIDNIGHT = datetime(2024, 9, 1, 15, 0)  # 2024-09-02 00:00 in Seoul, as naive UTC
@@ -116,3 +117,17 @@ def days(draw: st.DrawFn) -> DayInputs:
 @given(inputs=days())
 def test_random_days_match_the_domain_rules(inputs: DayInputs) -> None:
     assert_engines_agree(inputs, [DuckDBEngine(threads=2)])
+
+
+def test_random_days_on_spark(spark_engine: Engine | None) -> None:
+    """Fewer days for Spark: each costs a few Spark jobs (about a second), not milliseconds."""
+    if spark_engine is None:
+        pytest.skip("PySpark is not installed")
+    engine = spark_engine
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(inputs=days())
+    def check(inputs: DayInputs) -> None:
+        assert_engines_agree(inputs, [engine])
+
+    check()

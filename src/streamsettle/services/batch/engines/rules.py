@@ -28,7 +28,14 @@ class Dialect:
 
 
 DUCKDB = Dialect(session_text="CAST(session_id AS VARCHAR)", explode="unnest")
-SPARK = Dialect(session_text="lower(hex(session_id))", explode="explode")
+SPARK = Dialect(
+    session_text=(
+        "lower(concat_ws('-', substr(hex(session_id), 1, 8), substr(hex(session_id), 9, 4),"
+        " substr(hex(session_id), 13, 4), substr(hex(session_id), 17, 4),"
+        " substr(hex(session_id), 21, 12)))"
+    ),
+    explode="explode",
+)
 
 
 @dataclass(frozen=True)
