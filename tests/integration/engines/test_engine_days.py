@@ -46,20 +46,20 @@ def test_repeat_window_edges_by_user_and_by_ip(
     with w.batch():
         # Each offset on videos of its own: the same user from two addresses; the same
         # address, anonymous; a logged-in user and then an anonymous session from the
-        # user's address.
+        # user's address. At the same instant, the smaller session id is the earlier one.
         for n, offset in enumerate((0, 1, 29, 30, 31)):
             by_user, by_ip, mixed = w.video(creator), w.video(creator), w.video(creator)
             later = start + timedelta(seconds=offset)
             net = f"10.{n}"
             firsts = (
-                w.log(by_user, start, viewer=viewer, ip=f"{net}.1.1"),
-                w.log(by_ip, start, ip=f"{net}.2.1"),
-                w.log(mixed, start, viewer=other, ip=f"{net}.3.1"),
+                w.log(by_user, start, viewer=viewer, ip=f"{net}.1.1", session_id=_sid(6 * n + 1)),
+                w.log(by_ip, start, ip=f"{net}.2.1", session_id=_sid(6 * n + 2)),
+                w.log(mixed, start, viewer=other, ip=f"{net}.3.1", session_id=_sid(6 * n + 3)),
             )
             seconds = (
-                w.log(by_user, later, viewer=viewer, ip=f"{net}.1.2"),
-                w.log(by_ip, later, ip=f"{net}.2.1"),
-                w.log(mixed, later, ip=f"{net}.3.1"),
+                w.log(by_user, later, viewer=viewer, ip=f"{net}.1.2", session_id=_sid(6 * n + 4)),
+                w.log(by_ip, later, ip=f"{net}.2.1", session_id=_sid(6 * n + 5)),
+                w.log(mixed, later, ip=f"{net}.3.1", session_id=_sid(6 * n + 6)),
             )
             cases[offset] = ((by_user, by_ip, mixed), firsts, seconds)
     results = _run(runtime, columnar_engines)

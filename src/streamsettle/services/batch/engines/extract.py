@@ -2,8 +2,9 @@
 
 All queries of one extraction run in one REPEATABLE READ transaction, so the logs, the
 catalogue and the cumulative counts are one snapshot. The cumulative counts are summed only
-for the videos and (video, ad) pairs the day's logs hold, which are found from the Arrow
-logs and sent back as temporary tables: the day's partition is scanned once.
+for the videos the day's logs hold (all their (video, ad) pairs: the rules keep the ones
+the day has), which are found from the Arrow logs and sent back as a temporary table: the
+day's partition is scanned once.
 """
 
 from __future__ import annotations
@@ -88,19 +89,9 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def day_keys(logs: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """The distinct video ids and (video, ad) pairs of ``logs``."""
-    videos = pa.table({"video_id": pc.unique(logs.column("video_id").combine_chunks())})
-    ad_ids = logs.column("ad_ids").combine_chunks()
-    flat = pc.list_flatten(ad_ids)
-    owners = pc.take(logs.column("video_id").combine_chunks(), pc.list_parent_indices(ad_ids))
-    pairs = (
-        pa.table({"video_id": owners, "ad_id": flat})
-        .filter(pc.is_valid(flat))
-        .group_by(["video_id", "ad_id"])
-        .aggregate([])
-    )
-    return videos, pairs
+def day_videos(logs: pa.Table) -> pa.Table:
+    """The distinct video ids of ``logs``."""
+    return pa.table({"video_id": pc.unique(logs.column("video_id").combine_chunks())})
 
 
 def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCard) -> DayInputs:
@@ -121,9 +112,7 @@ def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCa
 
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         read("logs")
-        videos, pairs = day_keys(tables["logs"])
-        for name, keys in (("engine_day_videos", videos), ("engine_day_pairs", pairs)):
-            _upload(cur, name, keys)
+        _upload(cur, "engine_day_videos", day_videos(tables["logs"]))
         for name in ("videos", "ads", "video_before", "pair_before"):
             read(name)
         conn.rollback()

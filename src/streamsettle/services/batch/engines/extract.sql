@@ -1,8 +1,7 @@
 -- The inputs of one day (engines/day.py) as PostgreSQL queries, read as Arrow through ADBC
 -- in one REPEATABLE READ snapshot. {day}, {lookback_date}, {prev_date} are DATE literals,
--- {window_start} a TIMESTAMPTZ literal. engine_day_videos and engine_day_pairs are
--- temporary tables of the video ids and (video, ad) pairs the day's logs hold, so the
--- cumulative counts are summed for those alone.
+-- {window_start} a TIMESTAMPTZ literal. engine_day_videos is a temporary table of the
+-- video ids the day's logs hold, so the cumulative counts are summed for those alone.
 
 -- relation: logs
 SELECT session_id, business_date, video_id, viewer_id, ip, started_at, watched_seconds,
@@ -35,6 +34,6 @@ GROUP BY h.video_id;
 SELECT CAST(h.video_id AS bigint) AS video_id, CAST(h.ad_id AS bigint) AS ad_id,
        CAST(sum(h.ad_views) AS bigint) AS ad_views_before
 FROM daily_video_ad_stats AS h
-JOIN engine_day_pairs AS d ON d.video_id = h.video_id AND d.ad_id = h.ad_id
+JOIN engine_day_videos AS d ON d.video_id = h.video_id
 WHERE h.business_date < {day}
 GROUP BY h.video_id, h.ad_id;

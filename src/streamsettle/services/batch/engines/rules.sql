@@ -9,63 +9,115 @@
 -- exactly and truncated once (floor of a non-negative amount) per (video, ad) pair and per
 -- video, as rule 3.6 says.
 
--- relation: classified
--- Rule 3.3 on the day's logs and the tail of the day before inside the window: the nearest
--- earlier session of the same video by the same user (or from the same IP) decides; only
--- the day's own logs are kept.
+-- relation: user_groups
+-- Rule 3.3 on the day's logs and the tail of the day before inside the window: a log is a
+-- repeat when the nearest earlier session of the same video by the same user (or from the
+-- same IP) started within the window. Only a log that shares its (video, user) or
+-- (video, IP) with another log can be one: those groups are found by hashing, and only
+-- their logs (the candidates, a few per cent of a day) are ordered in time.
+SELECT video_id, viewer_id
+FROM logs
+WHERE viewer_id IS NOT NULL
+GROUP BY video_id, viewer_id
+HAVING count(*) > 1;
+
+-- relation: ip_groups
+SELECT video_id, ip
+FROM logs
+GROUP BY video_id, ip
+HAVING count(*) > 1;
+
+-- relation: candidates
+-- Every log of a (video, user) or (video, IP) group with more than one log: each group
+-- is here whole, so the nearest earlier session within a group is the same as over all
+-- logs (and a log alone in its group has none).
+SELECT l.business_date, l.video_id, l.session_id, l.viewer_id, l.ip, l.started_at,
+       l.watched_seconds, l.ad_ids
+FROM logs AS l
+LEFT JOIN user_groups AS u ON u.video_id = l.video_id AND u.viewer_id = l.viewer_id
+LEFT JOIN ip_groups AS i ON i.video_id = l.video_id AND i.ip = l.ip
+WHERE u.video_id IS NOT NULL OR i.video_id IS NOT NULL;
+
+-- relation: not_counted
+-- The day's logs that do not count: self views (the video's creator watching, whatever
+-- the window says), then the candidates whose nearest earlier session by the same user
+-- or from the same IP (ordered by start, then session id) started within the window.
+SELECT l.business_date, l.video_id, l.session_id, l.watched_seconds, l.ad_ids,
+       'self' AS kind
+FROM logs AS l
+JOIN videos AS v ON v.video_id = l.video_id AND v.creator_id = l.viewer_id
+WHERE l.business_date = {day}
+UNION ALL
 SELECT w.business_date, w.video_id, w.session_id, w.watched_seconds, w.ad_ids,
-       CASE
-           WHEN w.viewer_id IS NOT NULL AND w.viewer_id = v.creator_id THEN 'self'
-           WHEN w.viewer_id IS NOT NULL
-                AND w.prev_user_start >= w.started_at - INTERVAL '{window_seconds}' SECOND
-               THEN 'repeat'
-           WHEN w.prev_ip_start >= w.started_at - INTERVAL '{window_seconds}' SECOND
-               THEN 'repeat'
-           ELSE 'counted'
-       END AS kind
+       'repeat' AS kind
 FROM (
-    SELECT l.business_date, l.video_id, l.session_id, l.viewer_id, l.started_at,
-           l.watched_seconds, l.ad_ids,
-           lag(l.started_at) OVER (
-               PARTITION BY l.video_id, l.viewer_id ORDER BY l.started_at, l.session_id
+    SELECT c.business_date, c.video_id, c.session_id, c.viewer_id, c.started_at,
+           c.watched_seconds, c.ad_ids,
+           lag(c.started_at) OVER (
+               PARTITION BY c.video_id, c.viewer_id ORDER BY c.started_at, c.session_id
            ) AS prev_user_start,
-           lag(l.started_at) OVER (
-               PARTITION BY l.video_id, l.ip ORDER BY l.started_at, l.session_id
+           lag(c.started_at) OVER (
+               PARTITION BY c.video_id, c.ip ORDER BY c.started_at, c.session_id
            ) AS prev_ip_start
-    FROM logs AS l
+    FROM candidates AS c
 ) AS w
 JOIN videos AS v ON v.video_id = w.video_id
-WHERE w.business_date = {day};
+WHERE w.business_date = {day}
+  AND (w.viewer_id IS NULL OR w.viewer_id <> v.creator_id)
+  AND ((w.viewer_id IS NOT NULL
+        AND w.prev_user_start >= w.started_at - INTERVAL '{window_seconds}' SECOND)
+       OR w.prev_ip_start >= w.started_at - INTERVAL '{window_seconds}' SECOND);
 
 -- relation: view_classifications
 -- Only the sessions that did not count are kept: the counted ones are every other log.
 SELECT business_date, CAST(video_id AS BIGINT) AS video_id,
        {session_text} AS session_id, kind, CAST(watched_seconds AS BIGINT) AS watched_seconds
-FROM classified
-WHERE kind <> 'counted';
+FROM not_counted;
 
 -- relation: daily_video_ad_stats
--- Ad views come only from counted views; a slot that had no ad is no ad view.
+-- Ad views come only from counted views: every ad of the day's logs, less those of the
+-- logs that did not count. A slot that had no ad is no ad view.
 SELECT {day} AS business_date, CAST(video_id AS BIGINT) AS video_id,
-       CAST(ad_id AS BIGINT) AS ad_id, count(*) AS ad_views
+       CAST(ad_id AS BIGINT) AS ad_id, ad_views
 FROM (
-    SELECT video_id, {explode}(ad_ids) AS ad_id
-    FROM classified
-    WHERE kind = 'counted'
-) AS s
-WHERE ad_id IS NOT NULL
-GROUP BY video_id, ad_id;
+    SELECT video_id, ad_id, CAST(sum(n) AS BIGINT) AS ad_views
+    FROM (
+        SELECT video_id, {explode}(ad_ids) AS ad_id, 1 AS n
+        FROM logs
+        WHERE business_date = {day}
+        UNION ALL
+        SELECT video_id, {explode}(ad_ids) AS ad_id, -1 AS n
+        FROM not_counted
+    ) AS s
+    WHERE ad_id IS NOT NULL
+    GROUP BY video_id, ad_id
+) AS a
+WHERE ad_views > 0;
 
 -- relation: video_counts
-SELECT CAST(video_id AS BIGINT) AS video_id,
-       count(*) AS sessions,
-       CAST(sum(CASE WHEN kind = 'counted' THEN 1 ELSE 0 END) AS BIGINT) AS views,
-       CAST(sum(CASE WHEN kind = 'self' THEN 1 ELSE 0 END) AS BIGINT) AS self_views,
-       CAST(sum(CASE WHEN kind = 'repeat' THEN 1 ELSE 0 END) AS BIGINT) AS repeat_views,
-       CAST(sum(CASE WHEN kind = 'self' THEN 0 ELSE watched_seconds END) AS BIGINT)
-           AS watched_seconds
-FROM classified
-GROUP BY video_id;
+-- Counted views are the day's sessions less those that did not count; a self view adds no
+-- watched seconds, a repeat keeps its own.
+SELECT d.video_id, d.sessions,
+       d.sessions - COALESCE(n.self_views, 0) - COALESCE(n.repeat_views, 0) AS views,
+       COALESCE(n.self_views, CAST(0 AS BIGINT)) AS self_views,
+       COALESCE(n.repeat_views, CAST(0 AS BIGINT)) AS repeat_views,
+       d.watched_seconds - COALESCE(n.self_seconds, 0) AS watched_seconds
+FROM (
+    SELECT CAST(video_id AS BIGINT) AS video_id, count(*) AS sessions,
+           CAST(sum(watched_seconds) AS BIGINT) AS watched_seconds
+    FROM logs
+    WHERE business_date = {day}
+    GROUP BY video_id
+) AS d
+LEFT JOIN (
+    SELECT CAST(video_id AS BIGINT) AS video_id,
+           CAST(sum(CASE WHEN kind = 'self' THEN 1 ELSE 0 END) AS BIGINT) AS self_views,
+           CAST(sum(CASE WHEN kind = 'repeat' THEN 1 ELSE 0 END) AS BIGINT) AS repeat_views,
+           CAST(sum(CASE WHEN kind = 'self' THEN watched_seconds ELSE 0 END) AS BIGINT)
+               AS self_seconds
+    FROM not_counted
+    GROUP BY video_id
+) AS n ON n.video_id = d.video_id;
 
 -- relation: daily_video_stats
 SELECT {day} AS business_date, k.video_id, v.creator_id, k.sessions, k.views, k.self_views,
