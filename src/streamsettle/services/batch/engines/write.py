@@ -29,10 +29,20 @@ def in_range(table: pa.Table, lo: int, hi: int) -> pa.Table:
     return table.filter(pc.and_(pc.greater_equal(video_id, lo), pc.less_equal(video_id, hi)))
 
 
-def write_partition(conn: Connection, results: DayResults, day: date, lo: int, hi: int) -> int:
-    """Replace ``day``'s rows of the per-video tables for video ids ``lo..hi``; rows written."""
+def write_partition(
+    conn: Connection,
+    results: DayResults,
+    day: date,
+    lo: int,
+    hi: int,
+    names: tuple[str, ...] = PER_VIDEO,
+) -> int:
+    """Replace ``day``'s rows of the per-video tables ``names`` for video ids ``lo..hi``;
+    the rows written."""
     written = 0
-    for name in PER_VIDEO:
+    for name in names:
+        if name not in PER_VIDEO:
+            raise ValueError(f"{name} is not keyed by video id")
         _delete(conn, name, day, "AND video_id BETWEEN :lo AND :hi", {"lo": lo, "hi": hi})
         written += copy_rows(conn, name, in_range(results.tables[name], lo, hi))
     return written
@@ -44,6 +54,8 @@ def write_totals(
     """Replace ``day``'s rows of the tables over all videos (``TOTALS``); rows written."""
     written = 0
     for name in names:
+        if name not in TOTALS:
+            raise ValueError(f"{name} is not a table over all videos")
         _delete(conn, name, day, "", {})
         written += copy_rows(conn, name, results.tables[name])
     return written
