@@ -4,7 +4,8 @@ Generates the day server-side (not timed) in a throwaway database with one
 ``INSERT … SELECT FROM generate_series``: log-uniform (Zipf-like, exponent 1) video
 popularity, ~10 % anonymous sessions, ~5 % repeats (a second session of the same viewer,
 IP and video 10 s later), ~1 % self views, ad slots at 300/600/900 s reached by how long the
-session watched, plus 1 % of the count started in the last minute of the day before
+session watched (the log's ``ad_positions`` / ``ad_ids`` arrays, in the day's partition),
+plus 1 % of the count started in the last minute of the day before
 (earlier sessions for the repeat window, settled first, not timed). Then times ``run_date``
 as the scheduler runs it, the first time (the day's derived rows are deleted and vacuumed,
 untimed, before each measurement), once per requested number of partitions, and finally
@@ -32,10 +33,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+import sqlalchemy as sa
 
 from bench import common
 from streamsettle.config import Settings
 from streamsettle.db.models import BatchRun
+from streamsettle.db.partitions import ensure_days
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
@@ -60,18 +63,19 @@ CATALOGUE = (
     """INSERT INTO ad_slots (video_id, position_seconds, ad_id)
     SELECT v, s.p, 1 + (v + s.p / 300) %% 50
     FROM generate_series(1, %(videos)s) AS v, (VALUES (300), (600), (900)) AS s(p)""",
+    "INSERT INTO user_agents (id, user_agent) VALUES (1, 'bench')",
 )
 
 # Every random choice is a deterministic uniform number in [0, 1) hashed from the row key;
 # rows n and n - 1 share their key when n %% 20 = 1: a repeat 10 s after the first session.
 LOGS = """
-INSERT INTO watch_logs (session_id, business_date, video_id, viewer_id, ip, user_agent,
-                        started_at, ended_at, start_position_seconds, end_position_seconds,
-                        watched_seconds)
-SELECT gen_random_uuid(), %(day)s, r.video_id,
+INSERT INTO watch_logs (started_at, ended_at, session_id, business_date, video_id, viewer_id,
+                        user_agent_id, start_position_ms, end_position_ms, watched_seconds,
+                        ip, ad_positions, ad_ids)
+SELECT r.started_at, r.started_at + make_interval(secs => r.watched), gen_random_uuid(),
+       %(day)s, r.video_id,
        CASE WHEN r.u_self < 0.01 THEN v.creator_id ELSE r.viewer_id END,
-       r.ip, 'bench', r.started_at, r.started_at + make_interval(secs => r.watched),
-       0, r.watched, r.watched
+       1, 0, r.watched * 1000, r.watched, r.ip::inet, s.positions, s.ads
 FROM (
     SELECT k.video_id,
            CASE WHEN k.u_anon < 0.10 THEN NULL
@@ -102,13 +106,12 @@ FROM (
     ) AS k
 ) AS r
 JOIN videos AS v ON v.id = r.video_id
-"""
-
-SLOTS = """
-INSERT INTO watch_log_ad_slots (session_id, position_seconds, ad_id)
-SELECT w.session_id, s.position_seconds, s.ad_id
-FROM watch_logs AS w
-JOIN ad_slots AS s ON s.video_id = w.video_id AND s.position_seconds <= w.watched_seconds
+LEFT JOIN LATERAL (
+    SELECT array_agg(a.position_seconds ORDER BY a.position_seconds) AS positions,
+           array_agg(a.ad_id ORDER BY a.position_seconds) AS ads
+    FROM ad_slots AS a
+    WHERE a.video_id = r.video_id AND a.position_seconds <= r.watched
+) AS s ON true
 """
 
 REFERENCE = """
@@ -178,7 +181,7 @@ DERIVED += "daily_settlements, daily_ad_settlements, daily_creator_settlements, 
 
 SHAPE = """
 SELECT count(*) FILTER (WHERE viewer_id IS NULL), count(DISTINCT video_id),
-       (SELECT count(*) FROM watch_log_ad_slots)
+       (SELECT sum(cardinality(ad_positions)) FROM watch_logs)
 FROM watch_logs WHERE business_date = %(day)s
 """
 
@@ -188,6 +191,10 @@ def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
     midnight, _ = business_day_bounds(DAY, tz)
     before = max(logs // 100, 1)
     sizes: dict[str, Any] = {"viewers": VIEWERS, "videos": videos}
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as connection:
+        ensure_days(connection, [DAY - timedelta(days=1), DAY])
+    engine.dispose()
     with psycopg.connect(common.conninfo(url)) as conn:
         for statement in CATALOGUE:
             conn.execute(statement, {**sizes, "users": VIEWERS + 520})
@@ -200,7 +207,6 @@ def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
             LOGS,
             {**sizes, "day": DAY, "start": midnight, "span": 86_399, "first": 1, "last": logs},
         )  # fmt: skip
-        conn.execute(SLOTS)
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")

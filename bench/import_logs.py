@@ -4,7 +4,7 @@ Generates a JSON Lines file (not timed) of valid watch logs over a small catalog
 it into a throwaway database (timed: parse, validate, COPY, insert with every key, index
 and foreign key in place, resume positions), then imports it again (every line a
 duplicate). The reference is the server alone: the same rows inserted from a staging
-table by one ``INSERT … SELECT`` per table, constraints in place.
+table by one ``INSERT … SELECT``, constraints in place.
 
 With ``--trigger-cost`` the fresh import is also timed, alternately and four times each, with
 the ``watch_logs`` re-run trigger disabled and with the day already run by the batch (so
@@ -42,13 +42,12 @@ BENCH_SECRET = "bench-secret-" + "x" * 40
 
 REFERENCE = """
 CREATE TEMP TABLE staging_logs AS SELECT * FROM watch_logs;
-CREATE TEMP TABLE staging_slots AS SELECT * FROM watch_log_ad_slots;
 CREATE TEMP TABLE staging_resume AS SELECT * FROM resume_positions;
-TRUNCATE watch_logs, watch_log_ad_slots, resume_positions;
+TRUNCATE watch_logs, resume_positions;
 """
 REFERENCE_INSERT = """
-INSERT INTO watch_logs SELECT * FROM staging_logs ON CONFLICT (session_id) DO NOTHING;
-INSERT INTO watch_log_ad_slots SELECT * FROM staging_slots;
+INSERT INTO watch_logs SELECT * FROM staging_logs
+ON CONFLICT (session_id, business_date) DO NOTHING;
 INSERT INTO resume_positions SELECT * FROM staging_resume
 ON CONFLICT (viewer_id, video_id) DO NOTHING;
 """
@@ -127,7 +126,7 @@ def generate(path: Path, lines: int, video_ids: list[int], viewer_ids: list[int]
 TRIGGER_OFF = "fresh, re-run trigger disabled"
 TRIGGER_MARKS = "fresh, day already run: the trigger marks it"
 _RESET = """
-TRUNCATE watch_logs, watch_log_ad_slots, resume_positions, rerun_marks, batch_steps, batch_runs;
+TRUNCATE watch_logs, resume_positions, rerun_marks, batch_steps, batch_runs;
 ALTER TABLE watch_logs ENABLE TRIGGER watch_logs_mark_rerun;
 """
 _SETUP = {
@@ -163,8 +162,9 @@ CREATE TEMP TABLE trigger_staging AS
 SELECT *, (row_number() OVER (ORDER BY session_id) - 1) / 10000 AS chunk FROM watch_logs
 """
 _INSERT_CHUNK = """
-INSERT INTO watch_logs SELECT session_id, business_date, video_id, viewer_id, ip, user_agent,
-    started_at, ended_at, start_position_seconds, end_position_seconds, watched_seconds
+INSERT INTO watch_logs SELECT started_at, ended_at, session_id, business_date, video_id,
+    viewer_id, user_agent_id, start_position_ms, end_position_ms, watched_seconds, ip,
+    ad_positions, ad_ids
 FROM trigger_staging WHERE chunk = %s
 """
 

@@ -41,6 +41,7 @@ BENCHMARKS = (
     Benchmark("heartbeats", "bench.heartbeats"),
     Benchmark("login_flood", "bench.login_flood"),
     Benchmark("import_logs", "bench.import_logs"),
+    Benchmark("flusher", "bench.flusher"),
     Benchmark("batch_day", "bench.batch_day"),
     Benchmark("query_latency", "bench.query_latency"),
     Benchmark("statements", "bench.statements"),

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         default=60, gt=0, description="how long a user's last write position is remembered"
     )
     timezone: str = "Asia/Seoul"
+    archive_dir: Path = Field(
+        default=Path("var/archive"), description="where archived days of watch logs go"
+    )
     embedded: bool | None = Field(
         default=None, description="Demo mode; defaults to true when the database is SQLite."
     )

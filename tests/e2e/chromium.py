@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -53,3 +53,25 @@ class Offline:
         else:
             self.blocked.append(url)
             route.abort("internetdisconnected")
+
+
+def console_errors(page: Page) -> list[str]:
+    """The page's console errors and uncaught exceptions, collected as they happen."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+def submit(page: Page, button: str, fields: dict[str, str]) -> None:
+    """Fill the ``fields`` (selector: text), click ``button`` and wait for where it leads."""
+    for selector, text in fields.items():
+        page.fill(selector, text)
+    with page.expect_navigation():
+        page.click(button)
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    """Submit the login form the page shows."""
+    fields = {"input[name=email]": email, "input[name=password]": password}
+    submit(page, "form[action='/login'] button[type=submit]", fields)

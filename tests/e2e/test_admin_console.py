@@ -21,7 +21,7 @@ from streamsettle.db.models import Video
 from streamsettle.runtime import Runtime
 from streamsettle.services import catalogue
 from streamsettle.services.identity import accounts
-from tests.e2e.chromium import Offline, chromium
+from tests.e2e.chromium import Offline, chromium, console_errors, log_in, submit
 
 pytestmark = pytest.mark.browser
 
@@ -154,16 +154,11 @@ def test_admin_imports_backfills_reprices_and_places_ads(
     context.route("**/*", offline)
     shots = Shots(shots_dir)
     page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    problems = console_errors(page)
 
     page.goto(f"{live_server}/admin")
     assert page.url == f"{live_server}/login"
-    page.fill("input[name=email]", world.admin_email)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
+    log_in(page, world.admin_email, PASSWORD)
     page.goto(f"{live_server}/admin")
     assert page.locator("[data-testid=admin-nav] a").all_inner_texts() == [
         "Overview",
@@ -196,10 +191,8 @@ def test_admin_imports_backfills_reprices_and_places_ads(
 
     # Backfill: three days in the background, followed until complete.
     page.click("[data-testid=admin-nav] >> text=Batch")
-    page.fill("[data-testid=batch-from]", DAYS[0])
-    page.fill("[data-testid=batch-to]", DAYS[-1])
-    with page.expect_navigation():
-        page.click("[data-testid=batch-start]")
+    dates = {"[data-testid=batch-from]": DAYS[0], "[data-testid=batch-to]": DAYS[-1]}
+    submit(page, "[data-testid=batch-start]", dates)
     _wait_for_backfill(page, 3)
     shots.take(page, "batch")
     before = _expected_total({d: (PER_VIEW, PER_AD_VIEW) for d in DAYS})

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page
 from streamsettle.db.models import User, UserRole, Video
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
+from tests.e2e.chromium import console_errors, log_in, submit
 from tests.support.settled import add_settled_day
 
 pytestmark = pytest.mark.browser
@@ -81,9 +82,9 @@ def _api(base: str, token: str, path: str, **params: str) -> httpx.Response:
 
 def _show(page: Page, period: str, day: str) -> None:
     page.select_option("[data-testid=period-select]", period)
-    page.fill("[data-testid=date-input]", day)
-    with page.expect_navigation():
-        page.click("[data-testid=period-picker] button[type=submit]")
+    submit(
+        page, "[data-testid=period-picker] button[type=submit]", {"[data-testid=date-input]": day}
+    )
 
 
 def _assert_totals_match(page: Page, body: dict[str, int]) -> None:
@@ -106,16 +107,11 @@ def test_creator_logs_in_switches_periods_and_downloads_the_csv(
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": "streamsettle_lang", "value": "en", "url": live_server}])
     page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    problems = console_errors(page)
 
     page.goto(live_server + "/")
     assert page.url == live_server + "/login"
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
+    log_in(page, EMAIL, PASSWORD)
     assert page.url == live_server + "/"
     assert page.inner_text("[data-testid=user-name]") == "Maker"
 

@@ -17,6 +17,7 @@ from streamsettle.db.models import User
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
 from streamsettle.services.statements import close_month
+from tests.e2e.chromium import console_errors, log_in
 from tests.integration.batch.batch_world import World
 from tests.integration.statements.ledger import settle
 
@@ -83,15 +84,10 @@ def test_statement_and_drill_down(
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": "streamsettle_lang", "value": "en", "url": live_server}])
     page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    problems = console_errors(page)
 
     page.goto(live_server + "/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
+    log_in(page, EMAIL, PASSWORD)
     with page.expect_navigation():
         page.click("[data-testid=statements-link]")
     assert page.inner_text("[data-testid=user-name]") == "Maker <i>"  # escaped, shown as text

@@ -30,6 +30,7 @@ from streamsettle.db.models import (
 from streamsettle.domain.periods import business_date
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity.passwords import hash_password
+from tests.e2e.chromium import console_errors, log_in
 from tests.support.settled import add_settled_day
 
 pytestmark = pytest.mark.browser
@@ -119,19 +120,9 @@ def _logged_in(browser: Browser, base: str, email: str, **options: object) -> Br
     context = browser.new_context(**options)  # type: ignore[arg-type]
     page = context.new_page()
     page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
+    log_in(page, email, PASSWORD)
     page.close()
     return context
-
-
-def _errors(page: Page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
 
 
 def _api(base: str, email: str, path: str, **params: str) -> dict[str, int]:
@@ -155,7 +146,7 @@ def test_creator_opens_a_video_from_the_overview_and_sees_its_charts(
     world = _load(runtime)
     context = _logged_in(browser, live_server, CREATOR, viewport=DESKTOP)
     page = context.new_page()
-    problems = _errors(page)
+    problems = console_errors(page)
     month = {"period": "month", "date": world.today.isoformat()}
     four_weeks = f"from={world.today - timedelta(days=27)}&to={world.today}"
     page.goto(f"{live_server}/studio?{four_weeks}")
@@ -230,7 +221,7 @@ def test_money_stays_in_view_on_a_phone_and_wide_tables_say_they_scroll(
     world = _load(runtime)
     context = _logged_in(browser, live_server, CREATOR, viewport=PHONE, is_mobile=True)
     page = context.new_page()
-    problems = _errors(page)
+    problems = console_errors(page)
     page.goto(f"{live_server}/studio?period=month&date={world.today}")
     page.wait_for_selector("#studio-earnings[data-drawn=true]")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -267,7 +258,7 @@ def test_advertiser_sees_the_spend_the_api_answers(
     for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
         context = _logged_in(browser, live_server, ADVERTISER, viewport=viewport)
         page = context.new_page()
-        problems = _errors(page)
+        problems = console_errors(page)
         page.goto(f"{live_server}/advertiser?period=month&date={world.today}&lang=en")
         page.wait_for_selector("#ads-spend[data-drawn=true]")
         total = 0

@@ -34,6 +34,12 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str,
     return body
 
 
+def new_login(client: TestClient, email: str) -> dict[str, Any]:
+    """Sign up a viewer and log in: the login's token pair."""
+    signup(client, email)
+    return login(client, email)
+
+
 def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
 

@@ -4,9 +4,9 @@ route signatures short; the ones the web page shares are in ``http.deps``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,8 @@ def record_writes(runtime: RuntimeDep, claims: OptionalClaims) -> Iterator[None]
 
 
 RecordsWrites = Depends(record_writes, scope=SESSION_SCOPE)
+# The decorator arguments of a route that creates a resource: 201, its writes recorded.
+CREATES: dict[str, Any] = {"status_code": status.HTTP_201_CREATED, "dependencies": [RecordsWrites]}
 
 
 def get_claims(claims: OptionalClaims) -> AccessClaims:

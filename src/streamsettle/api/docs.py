@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import fastapi_offline
@@ -57,19 +59,29 @@ def install_docs(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     parameters = {**(app.swagger_ui_parameters or {}), "validatorUrl": None}
 
-    @app.get(DOCS_URL, include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
+    def page(request: Request, render: Callable[..., HTMLResponse], **assets: str) -> HTMLResponse:
+        """``render``'s page for the document and the bundled ``assets`` below the app's root."""
         root = request.scope.get("root_path", "")
         return _with_policy(
-            get_swagger_ui_html(
+            render(
                 openapi_url=f"{root}{app.openapi_url}",
                 title=f"{app.title} API",
-                swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-                swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-                swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+                **{name: f"{root}{ASSETS_URL}/{file}" for name, file in assets.items()},
+            )
+        )
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return page(
+            request,
+            partial(
+                get_swagger_ui_html,
                 oauth2_redirect_url=OAUTH2_REDIRECT_URL,
                 swagger_ui_parameters=parameters,
-            )
+            ),
+            swagger_js_url="swagger-ui-bundle.js",
+            swagger_css_url="swagger-ui.css",
+            swagger_favicon_url="favicon.png",
         )
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
@@ -78,13 +90,9 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return _with_policy(
-            get_redoc_html(
-                openapi_url=f"{root}{app.openapi_url}",
-                title=f"{app.title} API",
-                redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-                redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
-                with_google_fonts=False,
-            )
+        return page(
+            request,
+            partial(get_redoc_html, with_google_fonts=False),
+            redoc_js_url="redoc.standalone.js",
+            redoc_favicon_url="favicon.png",
         )

@@ -9,7 +9,7 @@ operation lists the errors it can answer, all as ``ErrorBody``:
   where a role is required, 422 where there is any input, 503 where a backing server
   (PostgreSQL, Redis) is used;
 - the route's own ones (404, 409, 415, 429, …) from its decorator's ``responses=``, where a
-  description is enough: the body schema is added here.
+  description is enough (``errors({404: "no such video"})``): the body schema is added here.
 
 A route whose bearer is optional says so with ``openapi_extra=OPTIONAL_BEARER``: FastAPI
 appends the empty requirement ``{}`` to the operation's ``security``, which in OpenAPI
@@ -24,12 +24,28 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
+from fastapi.responses import Response
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from streamsettle.api.deps import get_optional_claims
 from streamsettle.http.deps import get_runtime
 
 OPTIONAL_BEARER: dict[str, Any] = {"security": [{}]}
+
+
+def errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A decorator's ``responses=`` from each error code's description; the body is added
+    by ``rewrite_errors``."""
+    return {code: {"description": text} for code, text in descriptions.items()}
+
+
+def csv_route(description: str) -> dict[str, Any]:
+    """The decorator arguments of a route that answers a CSV attachment."""
+    return {
+        "response_class": Response,
+        "responses": {200: {"content": {"text/csv": {}}, "description": description}},
+    }
+
 
 ERROR_BODY = "ErrorBody"
 _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_BODY}"}

@@ -56,8 +56,8 @@ def generate(
     rebuild_indexes: bool = typer.Option(
         False,
         "--rebuild-indexes",
-        help="PostgreSQL bulk load: drop the watch log keys, indexes and foreign keys, "
-        "rebuild them after (faster; only when nothing else writes to the database)",
+        help="PostgreSQL bulk load: drop the watch log key and foreign keys, rebuild them "
+        "per day partition after (faster; only when nothing else writes to the database)",
     ),
 ) -> None:
     """Generate creators, viewers, ads, videos and realistic watch logs.
@@ -105,7 +105,7 @@ def generate(
     console.print(
         f"[green]{result.users:,} users, {result.videos:,} videos ({result.ad_slots:,} ad "
         f"slots), {result.ads:,} ads in {result.catalogue_seconds:.1f} s; "
-        f"{result.watch_logs:,} watch logs ({result.watch_log_ad_slots:,} ad slot rows) "
+        f"{result.watch_logs:,} watch logs ({result.slots_reached:,} ad slots reached) "
         f"{where} in {result.logs_seconds:.1f} s ({rate:,.0f} logs/s, "
         f"{result.streams} stream(s))[/green]"
     )

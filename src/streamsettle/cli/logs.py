@@ -6,6 +6,8 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import BinaryIO
 
 import typer
@@ -99,3 +101,73 @@ def import_logs(
                 console.print(f"… and {result.rejected_count - max_errors} more (see --json)")
     if result.rejected_count:
         raise typer.Exit(2)
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, not {value!r}")
+
+
+@app.command("archive")
+def archive_logs(
+    before: str = typer.Option(..., help="archive the settled days before this date"),
+    directory: Path | None = typer.Option(
+        None, "--dir", help="where the Parquet files go (default: STREAMSETTLE_ARCHIVE_DIR)"
+    ),
+) -> None:
+    """Move settled days of watch logs into Parquet files, one per day (PostgreSQL).
+
+    Each file is read back and checked against the day before its partition is dropped;
+    settled results stay. Interrupt at will: running it again carries on."""
+    from streamsettle.services.archive import archive
+
+    until = _day(before, "--before")
+    with runtime() as rt:
+        target = directory or rt.settings.archive_dir
+        with Progress(
+            TextColumn("archiving"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def done(day: date, rows: int) -> None:
+                progress.update(task, description=f"{day} ({rows:,} rows)")
+                console.print(f"archived {day}: {rows:,} rows")
+
+            result = archive(rt, until, target, on_day=done)
+    for day, why in result.skipped:
+        console.print(f"kept {day}: {why}")
+    console.print(f"{len(result.archived)} day(s) archived to {target}")
+
+
+@app.command("restore")
+def restore_logs(
+    day: str = typer.Option(..., "--date", help="the archived business date to bring back"),
+) -> None:
+    """Bring an archived day of watch logs back into the database from its Parquet file."""
+    from streamsettle.services.archive import restore
+
+    when = _day(day, "--date")
+    with runtime() as rt:
+        rows = restore(rt, when)
+    console.print(f"restored {when}: {rows:,} rows")
+
+
+@app.command("archives")
+def list_archives() -> None:
+    """The archived days: file, rows and checksum."""
+    from streamsettle.services.archive import archived_days
+
+    with runtime() as rt:
+        records = archived_days(rt)
+    table = Table("date", "rows", "file", "sha256")
+    for record in records:
+        table.add_row(
+            str(record.business_date), f"{record.rows:,}", record.path, record.sha256[:16]
+        )
+    console.print(table)

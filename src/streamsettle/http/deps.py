@@ -3,6 +3,7 @@ signatures short."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -49,16 +50,28 @@ def get_db_session(runtime: RuntimeDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db_session, scope=SESSION_SCOPE)]
 
 
+UNKNOWN_ADDRESS = "0.0.0.0"
+"""Stands for a peer with no IP address (a Unix socket, an in-process test client)."""
+
+
+def _address(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
 def caller_ip(scope: Scope, settings: Settings) -> str:
-    """The connection's address, or the first X-Forwarded-For entry from a trusted proxy."""
+    """The connection's address, or the first X-Forwarded-For entry from a trusted proxy,
+    always a valid IP address in canonical form (watch logs store it as ``inet``)."""
     client = scope.get("client")
-    peer = client[0] if client else "0.0.0.0"
+    peer = client[0] if client else UNKNOWN_ADDRESS
     if peer in settings.trusted_proxies:
         forwarded = header(scope, b"x-forwarded-for")
-        first = forwarded.split(",")[0].strip() if forwarded else ""
+        first = _address(forwarded.split(",")[0].strip()) if forwarded else None
         if first:
             return first
-    return peer
+    return _address(peer) or UNKNOWN_ADDRESS
 
 
 def client_ip(request: Request, settings: SettingsDep) -> str:

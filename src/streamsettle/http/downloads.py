@@ -10,6 +10,8 @@ from starlette.responses import Response
 
 from streamsettle.domain.periods import DateRange
 from streamsettle.services.queries.export import csv_filename, write_creator_csv
+from streamsettle.services.statements import statement_filename, write_statement_csv
+from streamsettle.services.statements.results import CreatorStatement
 
 
 def csv_attachment(
@@ -33,4 +35,11 @@ def settlement_csv(
         lambda out: write_creator_csv(session, creator_id, dates, out),
         csv_filename(creator_id, dates),
         headers,
+    )
+
+
+def statement_csv(statement: CreatorStatement, headers: dict[str, str] | None = None) -> Response:
+    """A statement: its lines, its adjustments, then its balance rows."""
+    return csv_attachment(
+        lambda out: write_statement_csv(statement, out), statement_filename(statement), headers
     )

@@ -131,22 +131,6 @@ def get_ad_for(session: Session, viewer: User, ad_id: int) -> Ad:
     return ad
 
 
-def list_ads(
-    session: Session,
-    *,
-    owner_id: int | None = None,
-    active: bool | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> Page[Ad]:
-    query = select(Ad)
-    if owner_id is not None:
-        query = query.where(Ad.owner_id == owner_id)
-    if active is not None:
-        query = query.where(Ad.active.is_(active))
-    return Page.of(session, query.order_by(Ad.id), limit, offset)
-
-
 def list_ads_for(
     session: Session,
     viewer: User,
@@ -158,11 +142,17 @@ def list_ads_for(
 ) -> Page[Ad]:
     """The ads ``viewer`` may list: an admin all (or one owner's); an advertiser their own;
     anyone else (a creator choosing placements) the active ones."""
-    if viewer.has_role("admin"):
-        return list_ads(session, owner_id=owner_id, active=active, limit=limit, offset=offset)
-    if viewer.has_role("advertiser"):
-        return list_ads(session, owner_id=viewer.id, active=active, limit=limit, offset=offset)
-    return list_ads(session, active=True, limit=limit, offset=offset)
+    if not viewer.has_role("admin"):
+        if viewer.has_role("advertiser"):
+            owner_id = viewer.id
+        else:
+            owner_id, active = None, True
+    query = select(Ad)
+    if owner_id is not None:
+        query = query.where(Ad.owner_id == owner_id)
+    if active is not None:
+        query = query.where(Ad.active.is_(active))
+    return Page.of(session, query.order_by(Ad.id), limit, offset)
 
 
 def update_ad(

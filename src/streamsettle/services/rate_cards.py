@@ -80,8 +80,9 @@ def create_rate_card(
         "video": build_schedule("video", video_tiers),
         "ad": build_schedule("ad", ad_tiers),
     }
+    taken = f"a rate card effective from {effective_from.isoformat()} already exists"
     if session.scalar(select(RateCard.id).where(RateCard.effective_from == effective_from)):
-        raise Conflict(f"a rate card effective from {effective_from.isoformat()} already exists")
+        raise Conflict(taken)
     card = RateCard(effective_from=effective_from, created_by=created_by)
     card.tiers = [
         RateCardTier(kind=kind, from_views=tier.from_views, unit_price=tier.unit_price)
@@ -92,10 +93,8 @@ def create_rate_card(
         with session.begin_nested():
             session.add(card)
             session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"a rate card effective from {effective_from.isoformat()} already exists"
-        ) from exc
+    except IntegrityError as exc:  # a concurrent creation of the same date
+        raise Conflict(taken) from exc
     return card
 
 

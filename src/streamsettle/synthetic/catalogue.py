@@ -1,4 +1,5 @@
-"""The synthetic catalogue: creators, viewers, advertisers, ads, videos and their ad slots.
+"""The synthetic catalogue: creators, viewers, advertisers, ads, videos and their ad slots,
+and the user agents the logs name (the ``user_agents`` dictionary).
 
 Written in one transaction with bulk SQL (COPY on PostgreSQL, ``executemany`` on SQLite),
 never one ORM call per video. Ids are reserved from the tables' own sequences first, so
@@ -21,8 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from streamsettle.db.base import Base
-from streamsettle.db.models import Ad, AdSlot, User, UserRole, Video
+from streamsettle.db.engine import insert_on_conflict
+from streamsettle.db.models import Ad, AdSlot, User, UserAgent, UserRole, Video
 from streamsettle.domain.slots import default_slot_positions
+from streamsettle.synthetic.model import USER_AGENTS
 from streamsettle.synthetic.plan import GenerationPlan
 
 TOPICS = (
@@ -61,6 +64,8 @@ class Catalogue:
     popular_videos: list[int]
     """Video indexes, most popular first."""
     slot_count: int
+    user_agent_ids: list[int]
+    """The dictionary id of each of ``model.USER_AGENTS``."""
 
 
 def draw_durations_and_creators(
@@ -116,6 +121,19 @@ def _write(
         connection.execute(
             sa.insert(model), [dict(zip(columns, row, strict=True)) for row in batch]
         )
+
+
+def user_agent_ids(connection: Connection) -> list[int]:
+    """The ids of ``USER_AGENTS`` in the dictionary, adding those it lacks (in order)."""
+    table: Any = UserAgent.__table__
+    stmt = insert_on_conflict(table, connection.dialect.name).on_conflict_do_nothing()
+    for name in USER_AGENTS:
+        connection.execute(stmt, {"user_agent": name})
+    found = connection.execute(
+        sa.select(table.c.user_agent, table.c.id).where(table.c.user_agent.in_(USER_AGENTS))
+    )
+    ids: dict[str, int] = {name: id_ for name, id_ in found}
+    return [ids[name] for name in USER_AGENTS]
 
 
 def create_catalogue(connection: Connection, plan: GenerationPlan, tz: ZoneInfo) -> Catalogue:
@@ -205,4 +223,5 @@ def create_catalogue(connection: Connection, plan: GenerationPlan, tz: ZoneInfo)
         video_creator_index=creator_index,
         popular_videos=order,
         slot_count=len(slots),
+        user_agent_ids=user_agent_ids(connection),
     )

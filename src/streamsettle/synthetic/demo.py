@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,13 +36,15 @@ from streamsettle.services.identity import accounts
 from streamsettle.services.ingest import importer
 from streamsettle.synthetic.formats import jsonl
 from streamsettle.synthetic.model import (
+    USER_AGENTS,
     Shares,
     Tables,
     Unit,
     creator_ip,
-    draw_unit,
+    draw,
     run_tag,
     zipf_cumulative,
+    zipf_guide,
 )
 from streamsettle.synthetic.plan import business_days
 
@@ -161,24 +164,30 @@ def watch_log_lines(cast: _Cast, dates: DateRange, tz: ZoneInfo, seed: int) -> I
     rng = random.Random(seed)
     order = list(range(len(cast.videos)))
     rng.shuffle(order)
+    cum = zipf_cumulative(len(order), 1.0)
     tables = Tables(
         seed=seed,
         run_tag=run_tag(seed, cast.videos[0].id, cast.viewer_ids[0]),
         shares=SHARES,
         days=business_days(dates.start, dates.day_count, tz),
-        video_ids=[v.id for v in cast.videos],
-        video_durations=[v.duration for v in cast.videos],
-        video_creators=[v.creator_id for v in cast.videos],
-        creator_ips=[creator_ip(v.creator_id) for v in cast.videos],
-        popular_videos=order,
-        popularity_cum=zipf_cumulative(len(order), 1.0),
-        viewer_ids=cast.viewer_ids,
-        ad_ids=[],  # the import takes each reached slot's ad from the catalogue
+        video_ids=np.array([v.id for v in cast.videos], dtype=np.int32),
+        video_durations=np.array([v.duration for v in cast.videos], dtype=np.int32),
+        video_creators=np.array([v.creator_id for v in cast.videos], dtype=np.int64),
+        creator_ips=np.array([creator_ip(v.creator_id) for v in cast.videos], dtype=np.uint32),
+        popular_videos=np.array(order, dtype=np.int64),
+        popularity_cum=cum,
+        popularity_guide=zipf_guide(cum),
+        viewer_ids=np.array(cast.viewer_ids, dtype=np.int64),
+        # The import takes each reached slot's ad from the catalogue, the user agent's id
+        # from the dictionary: the lines carry neither.
+        ad_ids=np.zeros(0, dtype=np.int64),
+        agent_ids=np.zeros(len(USER_AGENTS), dtype=np.int64),
     )
     for index, day in enumerate(dates.days()):
         unit = Unit(index, 0, rng.randint(250, 900) * (2 if day.weekday() >= 5 else 1))
-        rows = [row for row in draw_unit(tables, unit) if not row[1]]
-        yield from jsonl(tables, unit, rows).splitlines()
+        drawn = draw(tables, unit)
+        # The rows of the next day come last.
+        yield from jsonl(tables, unit, drawn).splitlines()[: drawn.today]
 
 
 def demo_exists(runtime: Runtime) -> bool:

@@ -1,148 +1,213 @@
 """Drawn logs as bytes: PostgreSQL binary COPY, JSON Lines for the import, SQLite parameters.
 
-The COPY path writes PostgreSQL's binary format with precompiled ``struct`` layouts:
-timestamps go as integer microseconds, positions as fixed two-digit numerics, so neither
-Python nor the server formats or parses a date string per row. JSON Lines write UTC
-timestamps through cached date prefixes and a table of the 86,400 ``HH:MM:SS`` strings.
+The COPY path writes PostgreSQL's binary format without a Python loop: the rows of a unit
+come ordered by shape (next day or not, anonymous or not, number of slots reached, see
+``model``), and every row of one shape has the same byte layout. Each shape is one NumPy
+structured array laid over its slice of the output buffer: the constant parts (field
+lengths, the session id's prefix, array headers, ``inet`` header, NULLs) are copied from a
+one-record template, the rest assigned column by column. Timestamps go as integer
+microseconds since 2000, the date as days, the address as ``inet`` bytes, the reached slots
+as two ``integer[]`` (NULL when none). Neither side formats or parses text per row.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from struct import Struct
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import orjson
 
-from streamsettle.synthetic.model import (
-    CHUNK_LOGS,
-    SLOT_EVERY,
-    USER_AGENTS,
-    LogRow,
-    Tables,
-    Unit,
-)
+from streamsettle.synthetic.model import SLOT_EVERY, USER_AGENTS, Drawn, Tables, Unit, ip_text
 
 WATCH_LOG_COLUMNS = (
+    "started_at",
+    "ended_at",
     "session_id",
     "business_date",
     "video_id",
     "viewer_id",
-    "ip",
-    "user_agent",
-    "started_at",
-    "ended_at",
-    "start_position_seconds",
-    "end_position_seconds",
+    "user_agent_id",
+    "start_position_ms",
+    "end_position_ms",
     "watched_seconds",
+    "ip",
+    "ad_positions",
+    "ad_ids",
 )
-SLOT_COLUMNS = ("session_id", "position_seconds", "ad_id")
-COPY_WATCH_LOGS = f"COPY watch_logs ({', '.join(WATCH_LOG_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-COPY_SLOTS = f"COPY watch_log_ad_slots ({', '.join(SLOT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 COPY_TRAILER = b"\xff\xff"
 _PG_EPOCH_MS = 946_684_800_000
 _PG_EPOCH_DATE = date(2000, 1, 1)
-_NULL = b"\xff\xff\xff\xff"
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# A session id is 4 bytes of run tag, the day, 0x4000 | chunk, 0x8000 and n (48 bits,
-# n < 65,536 as a unit has at most CHUNK_LOGS logs): all but n's last 2 bytes are constant
-# in a unit, so a row packs only what varies (each struct argument costs).
-_LOG_HEAD = Struct(">20sH8siqiq")  # prefix, n, date field, video, viewer
-_LOG_HEAD_ANONYMOUS = Struct(">20sH8siqi")  # prefix, n, date field, video, NULL viewer
-_LOG_TAIL = Struct(">iqiq16s16siq")  # started, ended (µs since 2000), positions, watched
-_SLOT = Struct(">20sH")  # prefix, n; then the position and ad fields (or a NULL ad)
-_PREFIX = Struct(">hi4sHHHI")
-_NUMERIC = Struct(">ihhhhhh")
-_DATE = Struct(">ii")
-_POSITION_AD = Struct(">iiiq")
-_POSITION_NO_AD = Struct(">iii")
-_TEXT_LENGTH = Struct(">i")
-assert CHUNK_LOGS <= 0x10000
+_INT4_OID = 23
+_INET_HEADER = (2 << 24) | (32 << 16) | 4  # PGSQL_AF_INET, 32 bits, not CIDR, 4 bytes
+_ELEMENT = np.dtype([("length", ">i4"), ("value", ">i4")])
 
 
-def _numeric_field(value: int) -> bytes:
-    """A non-negative integer below 10**8 as a binary numeric: two base-10000 digits."""
-    return _NUMERIC.pack(12, 2, 1, 0, 0, value // 10_000, value % 10_000)
+def copy_statement(table: str, *, freeze: bool = False) -> str:
+    options = "FORMAT BINARY, FREEZE" if freeze else "FORMAT BINARY"
+    return f"COPY {table} ({', '.join(WATCH_LOG_COLUMNS)}) FROM STDIN ({options})"
 
 
-def session_id(tag: str, unit: Unit, n: int) -> str:
-    """The text form of the session id the binary path writes (a version-4 UUID)."""
+def session_id(tag: str, unit: Unit, n: int, next_day: bool = False) -> str:
+    """The text form of the session id the binary path writes (a version-4 UUID); see
+    ``model`` for the ids of repeats that start on the next day."""
+    if next_day:
+        return f"{tag}-{unit.day_index + 1:04x}-4fff-8000-{(unit.chunk << 32) | n:012x}"
     return f"{tag}-{unit.day_index:04x}-4{unit.chunk:03x}-8000-{n:012x}"
 
 
-def _text_field(value: str) -> bytes:
-    data = value.encode()
-    return _TEXT_LENGTH.pack(len(data)) + data
+def _id_prefix(tag: str, unit: Unit, next_day: bool) -> bytes:
+    """The first 8 bytes of the unit's session ids (run tag, day, version and chunk)."""
+    day = unit.day_index + next_day
+    chunk = 0xFFF if next_day else unit.chunk
+    return bytes.fromhex(tag) + bytes([day >> 8, day & 255, 0x40 | (chunk >> 8), chunk & 255])
 
 
-_AGENT_FIELDS = tuple(_text_field(agent) for agent in USER_AGENTS)
-_NUMERICS = [_numeric_field(value) for value in range(65_536)]
+def _int4(name: str) -> list[tuple[Any, ...]]:
+    return [(f"{name}_length", ">i4"), (name, ">i4")]
 
 
-def copy_binary(tables: Tables, unit: Unit, rows: list[LogRow]) -> tuple[bytes, bytes, int]:
-    """Binary COPY tuples (no header) of the watch logs and of their ad slots, and the
-    number of slot rows."""
-    tag = bytes.fromhex(tables.run_tag)
-    day = tables.days[unit.day_index]
-    pg_day = (date.fromisoformat(day.iso) - _PG_EPOCH_DATE).days
-    uuid_prefix = (tag, unit.day_index, 0x4000 | unit.chunk, 0x8000, 0)
-    log_prefix = _PREFIX.pack(11, 16, *uuid_prefix)
-    slot_prefix = _PREFIX.pack(3, 16, *uuid_prefix)
-    dates = (_DATE.pack(4, pg_day), _DATE.pack(4, pg_day + 1))
-    numerics = _NUMERICS
-    head = _LOG_HEAD.pack
-    head_anonymous = _LOG_HEAD_ANONYMOUS.pack
-    tail = _LOG_TAIL.pack
-    slot_row = _SLOT.pack
-    agents = _AGENT_FIELDS
+@lru_cache(maxsize=64)
+def _layout(anonymous: bool, slots: int, ads_null: bool) -> np.dtype[np.void]:
+    """The record of one wire shape, in the table's column order."""
+    fields: list[tuple[Any, ...]] = [
+        ("fields", ">i2"),
+        ("started_length", ">i4"),
+        ("started", ">i8"),
+        ("ended_length", ">i4"),
+        ("ended", ">i8"),
+        ("sid_length", ">i4"),
+        ("sid_prefix", "V8"),
+        ("sid_tail", ">u8"),  # the variant (0x8000) and the 48-bit number
+        *_int4("date"),
+        *_int4("video"),
+        *(_int4("viewer") if not anonymous else [("viewer_length", ">i4")]),
+        *_int4("agent"),
+        *_int4("start"),
+        *_int4("end"),
+        *_int4("watched"),
+        ("ip_length", ">i4"),
+        ("ip_header", ">u4"),
+        ("ip", ">u4"),
+        ("positions_length", ">i4"),
+    ]
+    if slots:
+        fields += [("positions_header", ">i4", (5,)), ("positions", _ELEMENT, (slots,))]
+    fields.append(("ads_length", ">i4"))
+    if slots:
+        fields.append(("ads_header", ">i4", (5,)))
+        fields.append(("ads_null", ">i4", (slots,)) if ads_null else ("ads", _ELEMENT, (slots,)))
+    return np.dtype(fields)
+
+
+@lru_cache(maxsize=64)
+def _template(anonymous: bool, slots: int, ads_null: bool) -> np.ndarray[Any, np.dtype[np.void]]:
+    """A record of the shape with every constant part set (but the unit's id prefix and
+    date)."""
+    layout = _layout(anonymous, slots, ads_null)
+    record = np.zeros(1, dtype=layout)
+    names = layout.names or ()
+    for name in names:
+        if name.endswith("_length"):
+            record[name] = 4
+    record["fields"] = len(WATCH_LOG_COLUMNS)
+    record["started_length"] = record["ended_length"] = 8
+    record["sid_length"] = 16
+    record["ip_length"] = 8
+    record["ip_header"] = _INET_HEADER
+    if "viewer" not in names:
+        record["viewer_length"] = -1
+    if not slots:
+        record["positions_length"] = record["ads_length"] = -1
+        return record
+    record["positions_length"] = 20 + 8 * slots
+    record["positions_header"] = (1, 0, _INT4_OID, slots, 1)
+    record["positions"]["length"] = 4
+    if ads_null:
+        record["ads_length"] = 20 + 4 * slots
+        record["ads_header"] = (1, 1, _INT4_OID, slots, 1)
+        record["ads_null"] = -1
+    else:
+        record["ads_length"] = 20 + 8 * slots
+        record["ads_header"] = (1, 0, _INT4_OID, slots, 1)
+        record["ads"]["length"] = 4
+    return record
+
+
+@dataclass(frozen=True)
+class CopyRows:
+    """A unit's rows as binary COPY tuples (no header): those of its day and of the next."""
+
+    today: np.ndarray[Any, np.dtype[np.uint8]]
+    next_day: np.ndarray[Any, np.dtype[np.uint8]]
+    slots: int
+
+
+def copy_binary(tables: Tables, unit: Unit, drawn: Drawn) -> CopyRows:
+    """Binary COPY tuples of the unit's watch logs, split by business day."""
+    day = (date.fromisoformat(tables.days[unit.day_index].iso) - _PG_EPOCH_DATE).days
     ads = tables.ad_ids
     n_ads = len(ads)
-    # (4, position, 8, ad) of slot k by ad index; -1 length when no ad is active.
-    position_ads: dict[tuple[int, int], bytes] = {}
-    # The address decides the browser within a unit, so both fields are cached together.
-    ip_fields: dict[str, bytes] = {}
-    logs = bytearray()
-    slots = bytearray()
-    slot_count = 0
-    for row in rows:
-        n, later, video, viewer, ip, agent, started, ended, start, end, watched, first, last = row
-        if viewer is None:
-            logs += head_anonymous(log_prefix, n, dates[later], 8, video, -1)
-        else:
-            logs += head(log_prefix, n, dates[later], 8, video, 8, viewer)
-        ip_field = ip_fields.get(ip)
-        if ip_field is None:
-            ip_field = ip_fields[ip] = _text_field(ip) + agents[agent]
-        logs += ip_field
-        logs += tail(
-            8,
-            (started - _PG_EPOCH_MS) * 1000,
-            8,
-            (ended - _PG_EPOCH_MS) * 1000,
-            numerics[start] if start < 65_536 else _numeric_field(start),
-            numerics[end] if end < 65_536 else _numeric_field(end),
-            8,
-            watched,
+    ads_null = n_ads == 0
+    layouts = [_layout(anonymous, k, ads_null) for _, _, _, anonymous, k in drawn.shapes]
+    sizes = [
+        (shape[1] - shape[0]) * layout.itemsize
+        for shape, layout in zip(drawn.shapes, layouts, strict=True)
+    ]
+    # Every byte is written below, so the buffers need no zeroing.
+    buffers = {
+        later: np.empty(
+            sum(size for size, shape in zip(sizes, drawn.shapes, strict=True) if shape[2] == later),
+            dtype=np.uint8,
         )
-        for k in range(first, last + 1):
-            a = (video + k - 2) % n_ads if n_ads else -1
-            field = position_ads.get((k, a))
-            if field is None:
-                position = k * SLOT_EVERY
-                field = position_ads[(k, a)] = (
-                    _POSITION_AD.pack(4, position, 8, ads[a])
-                    if n_ads
-                    else _POSITION_NO_AD.pack(4, position, -1)
-                )
-            slots += slot_row(slot_prefix, n)
-            slots += field
-            slot_count += 1
-    return bytes(logs), bytes(slots), slot_count
+        for later in (False, True)
+    }
+    offsets = {False: 0, True: 0}
+    started = (drawn.started - _PG_EPOCH_MS) * 1000
+    ended = (drawn.ended - _PG_EPOCH_MS) * 1000
+    # The last 8 bytes of a session id: the variant, then the number (for a repeat on the
+    # next day, its chunk and number; see ``model``).
+    tails = np.arange(drawn.count, dtype=np.uint64) | np.uint64(0x8000 << 48)
+    tails[drawn.today :] |= np.uint64(unit.chunk << 32)
+    for (begin, end, later, anonymous, slots), layout, size in zip(
+        drawn.shapes, layouts, sizes, strict=True
+    ):
+        at = offsets[later]
+        offsets[later] = at + size
+        raw = buffers[later][at : at + size]
+        template = _template(anonymous, slots, ads_null).copy()
+        template["sid_prefix"] = np.void(_id_prefix(tables.run_tag, unit, later))
+        template["date"] = day + later
+        # Copied as bytes: a structured assignment would go field by field, row by row.
+        raw.reshape(-1, layout.itemsize)[:] = template.view(np.uint8)
+        rows = raw.view(layout)
+        part = slice(begin, end)
+        rows["started"] = started[part]
+        rows["ended"] = ended[part]
+        rows["sid_tail"] = tails[part]
+        rows["video"] = drawn.video_ids[part]
+        if not anonymous:
+            rows["viewer"] = drawn.viewer_ids[part]
+        rows["agent"] = tables.agent_ids[drawn.agents[part]]
+        rows["start"] = drawn.start_positions[part] * 1000
+        rows["end"] = drawn.end_positions[part] * 1000
+        rows["watched"] = drawn.watched[part]
+        rows["ip"] = drawn.ips[part]
+        if slots:
+            k = drawn.first_slots[part, None] + np.arange(slots)
+            rows["positions"]["value"] = k * SLOT_EVERY
+            if not ads_null:
+                rows["ads"]["value"] = ads[(drawn.video_ids[part, None] + k - 2) % n_ads]
+    return CopyRows(
+        today=buffers[False],
+        next_day=buffers[True],
+        slots=int(drawn.slot_counts.sum()),
+    )
 
 
 _HMS: list[str] = []
@@ -170,41 +235,46 @@ class TimestampText:
         return f"{prefix}T{self._hms[second]}.{milli:03d}+00:00"
 
 
-def jsonl(tables: Tables, unit: Unit, rows: list[LogRow]) -> bytes:
-    """One import line (the import format, docs/playback.md) per log."""
+def _rows(drawn: Drawn) -> zip[tuple[Any, ...]]:
+    """The drawn columns as Python values, row by row."""
+    viewers = np.where(drawn.anonymous, -1, drawn.viewer_ids)
+    return zip(
+        viewers.tolist(),
+        drawn.video_ids.tolist(),
+        drawn.ips.tolist(),
+        drawn.agents.tolist(),
+        drawn.started.tolist(),
+        drawn.ended.tolist(),
+        drawn.start_positions.tolist(),
+        drawn.end_positions.tolist(),
+        drawn.watched.tolist(),
+        drawn.first_slots.tolist(),
+        drawn.slot_counts.tolist(),
+        strict=True,
+    )
+
+
+def jsonl(tables: Tables, unit: Unit, drawn: Drawn) -> bytes:
+    """One import line (the import format, docs/playback.md) per log, in session order."""
     stamp = TimestampText()
-    agents = USER_AGENTS
     dumps = orjson.dumps
     tag = tables.run_tag
     out = bytearray()
-    for (
-        n,
-        _next,
-        video,
-        viewer,
-        ip,
-        agent,
-        started,
-        ended,
-        start,
-        end,
-        watched,
-        first,
-        last,
-    ) in rows:
+    for n, row in enumerate(_rows(drawn)):
+        viewer, video, ip, agent, started, ended, start, end, watched, first, slots = row
         out += dumps(
             {
-                "session_id": session_id(tag, unit, n),
+                "session_id": session_id(tag, unit, n, n >= drawn.today),
                 "video_id": video,
-                "viewer_id": viewer,
-                "ip": ip,
-                "user_agent": agents[agent],
+                "viewer_id": None if viewer < 0 else viewer,
+                "ip": ip_text(ip),
+                "user_agent": USER_AGENTS[agent],
                 "started_at": stamp(started),
                 "ended_at": stamp(ended),
                 "start_position_seconds": start,
                 "end_position_seconds": end,
                 "watched_seconds": watched,
-                "ad_slot_positions": [k * SLOT_EVERY for k in range(first, last + 1)],
+                "ad_slot_positions": [k * SLOT_EVERY for k in range(first, first + slots)],
             }
         )
         out += b"\n"
@@ -215,52 +285,35 @@ def _moment(ms: int) -> datetime:
     return _UNIX_EPOCH + timedelta(milliseconds=ms)
 
 
-def sql_parameters(
-    tables: Tables, unit: Unit, rows: list[LogRow]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Parameter dicts for ``executemany`` (the SQLite path; small sizes)."""
+def sql_parameters(tables: Tables, unit: Unit, drawn: Drawn) -> list[dict[str, Any]]:
+    """``watch_logs`` parameter dicts for ``executemany`` (the SQLite path; small sizes)."""
     day = date.fromisoformat(tables.days[unit.day_index].iso)
-    ads = tables.ad_ids
+    ads = tables.ad_ids.tolist()
+    agents = tables.agent_ids.tolist()
     n_ads = len(ads)
     logs: list[dict[str, Any]] = []
-    slots: list[dict[str, Any]] = []
-    for (
-        n,
-        next_day,
-        video,
-        viewer,
-        ip,
-        agent,
-        started,
-        ended,
-        start,
-        end,
-        watched,
-        first,
-        last,
-    ) in rows:
-        sid = uuid.UUID(session_id(tables.run_tag, unit, n))
+    for n, row in enumerate(_rows(drawn)):
+        viewer, video, ip, agent, started, ended, start, end, watched, first, slots = row
+        reached = range(first, first + slots)
         logs.append(
             {
-                "session_id": sid,
-                "business_date": day + timedelta(days=int(next_day)),
-                "video_id": video,
-                "viewer_id": viewer,
-                "ip": ip,
-                "user_agent": USER_AGENTS[agent],
                 "started_at": _moment(started),
                 "ended_at": _moment(ended),
-                "start_position_seconds": Decimal(start),
-                "end_position_seconds": Decimal(end),
+                "session_id": uuid.UUID(session_id(tables.run_tag, unit, n, n >= drawn.today)),
+                "business_date": day + timedelta(days=int(n >= drawn.today)),
+                "video_id": video,
+                "viewer_id": None if viewer < 0 else viewer,
+                "user_agent_id": agents[agent],
+                "start_position_ms": start * 1000,
+                "end_position_ms": end * 1000,
                 "watched_seconds": watched,
+                "ip": ip_text(ip),
+                "ad_positions": [k * SLOT_EVERY for k in reached] if slots else None,
+                "ad_ids": (
+                    [ads[(video + k - 2) % n_ads] if n_ads else None for k in reached]
+                    if slots
+                    else None
+                ),
             }
         )
-        for k in range(first, last + 1):
-            slots.append(
-                {
-                    "session_id": sid,
-                    "position_seconds": k * SLOT_EVERY,
-                    "ad_id": ads[(video + k - 2) % n_ads] if n_ads else None,
-                }
-            )
-    return logs, slots
+    return logs

@@ -1,42 +1,58 @@
-"""The viewer model: how synthetic watch logs are drawn (stdlib only, plain integers).
+"""The viewer model: how synthetic watch logs are drawn, a whole unit at a time in NumPy.
 
-One *unit* is a chunk of one business day, drawn from its own ``random.Random`` seeded by
+One *unit* is a chunk of one business day, drawn from its own PCG64 generator seeded by
 ``(seed, day, chunk)``; the output therefore depends on the seed and the sizes only, never
-on how many parallel streams drew it. Times are integer epoch milliseconds (UTC) and
-positions whole seconds, so no datetime object is built per row.
+on how many parallel streams drew it. Each random quantity is one column of a single
+``(draws, count)`` matrix of uniforms, so a unit costs a few dozen array operations and no
+Python work per row. Times are integer epoch milliseconds (UTC), positions whole seconds,
+addresses IPv4 as 32-bit integers.
 
-Per log, in this order:
+Per log:
 
-- **repeat** (``shares.repeat`` of all logs): the same viewer (or anonymous IP) opens the
-  previous non-self session's video again 1 to 29 s after it started: a repeat view.
-- **self view** (``shares.self_view`` of all logs): the video's creator watches it.
+- **repeat** (``shares.repeat`` of all logs): the same viewer (or anonymous address) opens
+  the video of the unit's previous non-repeat, non-self session again 1 to 29 s after it
+  started: a repeat view.
+- **self view** (``shares.self_view`` of all logs): the video's creator watches it from
+  their home address.
 - otherwise a viewer: anonymous (``shares.anonymous``, an address out of 4 M in
   100.64.0.0/10) or one of the logged-in viewer pool (uniform; each has a home address
   in 10.0.0.0/8 and a browser). Pools are disjoint, so the shares hold exactly.
 
 The video follows a Zipf law (weight ``1 / rank ** zipf_exponent`` over a shuffled order).
-Start times follow a daily curve (quiet at 4 am, busiest at 9 pm local), so sessions near
-midnight run into the next day while belonging to the day they started on. A quarter of
-sessions resume mid-video; a third play to the end, the rest stop at a uniform point; one
-in ten seeks ahead (the skipped part is not watched); one in five pauses up to 5 minutes.
-Wall-clock time is watched time plus pauses plus up to 2 s of buffering, so
-``watched_seconds <= ended_at - started_at`` always. A session reaches the ad slots ``p``
-with ``start < p <= end`` (rule 3.2), each with the ad that fills it.
+Start times follow a daily curve in the platform's time zone (quiet at 4 am, busiest at
+9 pm), so sessions near midnight run into the next day while belonging to the day they
+started on. A quarter of sessions resume mid-video; a third play to the end, the rest stop
+at a uniform point; one in ten seeks ahead (the skipped part is not watched); one in five
+pauses up to 5 minutes. Wall-clock time is watched time plus pauses plus up to 2 s of
+buffering, so ``watched_seconds <= ended_at - started_at`` always. A session reaches the ad
+slots ``p`` with ``start < p <= end`` (rule 3.2), each with the ad that fills it.
+
+The rows of a unit are numbered (the last part of the session id) after ordering them by
+their shape on the wire: whether they start on the next day, whether the viewer is
+anonymous and how many slots they reached. The encoder then writes each shape as one block
+of fixed-size records, and the ids still ascend in the order the rows are written. A
+session id is the run tag, the day, the chunk and the number; a repeat that starts on the
+next day takes that day, the reserved chunk 0xFFF and its unit's chunk and number, so it
+sorts after the next day's own sessions (written before it): a day's partition is stored
+in key order, and its primary key builds from presorted input.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
-from bisect import bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
+import numpy as np
+import numpy.typing as npt
+
 SLOT_EVERY = 300
+MAX_SLOTS = 3600 // SLOT_EVERY
+"""Most slots a session can reach: videos last at most an hour."""
 CHUNK_LOGS = 50_000
-"""Logs per unit: the grain of parallelism, of progress and of the per-unit seed."""
-MAX_CHUNKS_PER_DAY = 0x1000
+"""Logs per unit: the grain of determinism, of parallelism and of the per-unit seed."""
+MAX_CHUNKS_PER_DAY = 0xFFF
+"""Chunk 0xFFF of a day is reserved: it names the previous day's repeats that start on it."""
 MAX_DAYS = 0x10000
 
 USER_AGENTS = (
@@ -58,6 +74,17 @@ HOURLY_WEIGHTS = (
     45, 44, 40, 42, 48, 58, 72, 88, 98, 100, 86, 55,
 )  # fmt: skip
 """Relative share of sessions starting in each local hour (0 h .. 23 h)."""
+
+_HOUR_CUM = np.array(list(accumulate(HOURLY_WEIGHTS)), dtype=np.float64)
+_HOUR_LOW = _HOUR_CUM - np.array(HOURLY_WEIGHTS, dtype=np.float64)
+_HOUR_MS = 3_600_000 / np.array(HOURLY_WEIGHTS, dtype=np.float64)
+_HOUR_OF = np.repeat(np.arange(24), HOURLY_WEIGHTS)
+"""The hour of each unit of the (integer) weights: the hour of ``x`` is that of ``int(x)``."""
+
+IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+UInt32Array = npt.NDArray[np.uint32]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -103,29 +130,78 @@ class Tables:
     run_tag: str
     shares: Shares
     days: list[Day]
-    video_ids: list[int]
-    video_durations: list[int]
-    video_creators: list[int]
-    creator_ips: list[str]
+    video_ids: Int32Array
+    video_durations: Int32Array
+    video_creators: IntArray
+    """Creator user id by video index."""
+    creator_ips: UInt32Array
     """Home address of each video's creator, by video index."""
-    popular_videos: list[int]
+    popular_videos: IntArray
     """Video indexes in popularity order (rank 1 first)."""
-    popularity_cum: list[float]
-    viewer_ids: list[int]
-    ad_ids: list[int]
+    popularity_cum: npt.NDArray[np.float64]
+    popularity_guide: Int32Array
+    """``zipf_guide`` of ``popularity_cum``."""
+    viewer_ids: IntArray
+    ad_ids: IntArray
     """Active ads in id order: slot ``k`` (1-based) of the video with id ``i`` has
     ``ad_ids[(i - 1 + k - 1) % len(ad_ids)]``, the catalogue's round-robin fill."""
+    agent_ids: IntArray
+    """The ``user_agents`` id of each of ``USER_AGENTS``."""
 
 
-LogRow = tuple[int, bool, int, int | None, str, int, int, int, int, int, int, int, int]
-"""Number in the unit, starts on the next day (a repeat after 23:59:31), video id, viewer id,
-ip, user agent index, started and ended (epoch ms), start and end position, watched
-seconds, first and last slot reached (1-based, ``300 * k``; none when last < first)."""
+@dataclass
+class Drawn:
+    """A unit's logs as columns, in session-id order (row ``n`` is session ``n``).
+
+    Rows ``[0, today)`` belong to the unit's day, the rest (repeats that started after
+    midnight) to the next one. ``shape_bounds`` delimits the runs of rows that share a wire
+    shape: ``(next day, anonymous, slots reached)``.
+    """
+
+    count: int
+    today: int
+    started: IntArray
+    ended: IntArray
+    video_ids: Int32Array
+    viewer_ids: IntArray
+    """0 where anonymous."""
+    anonymous: BoolArray
+    agents: IntArray
+    """Index into ``USER_AGENTS``."""
+    ips: UInt32Array
+    start_positions: IntArray
+    end_positions: IntArray
+    watched: IntArray
+    first_slots: IntArray
+    """First slot reached, 1-based (position ``300 * k``)."""
+    slot_counts: IntArray
+    shapes: list[tuple[int, int, bool, bool, int]]
+    """``(first row, end row, next day, anonymous, slots)`` of each run of one shape."""
 
 
-def zipf_cumulative(n: int, exponent: float) -> list[float]:
+def zipf_cumulative(n: int, exponent: float) -> npt.NDArray[np.float64]:
     """Cumulative weights ``1 / rank ** exponent`` for ranks 1..n."""
-    return list(accumulate(1.0 / rank**exponent for rank in range(1, n + 1)))
+    return np.cumsum(1.0 / np.arange(1, n + 1, dtype=np.float64) ** exponent)
+
+
+def zipf_guide(cumulative: npt.NDArray[np.float64]) -> Int32Array:
+    """For ``2**k`` equal steps of the total weight, the rank at each step's start (and one
+    past the last): a draw in a step whose two ends have the same rank has that rank, with
+    no search. ``k`` gives about eight steps per rank, so most draws need none."""
+    steps = 1 << max(16, min(22, (8 * len(cumulative)).bit_length()))
+    edges = np.arange(steps + 1) * (cumulative[-1] / steps)
+    guide: Int32Array = np.searchsorted(cumulative, edges, side="right").astype(np.int32)
+    return guide
+
+
+def _zipf_ranks(tables: Tables, u: npt.NDArray[np.float64]) -> IntArray:
+    """``searchsorted(cum, u * total)``, through the guide (``zipf_guide``)."""
+    cum, guide = tables.popularity_cum, tables.popularity_guide
+    step = (u * (len(guide) - 1)).astype(np.int64)
+    rank = guide[step].astype(np.int64)
+    ambiguous = np.flatnonzero(rank != guide[step + 1])
+    rank[ambiguous] = np.searchsorted(cum, u[ambiguous] * cum[-1], side="right")
+    return np.minimum(rank, len(cum) - 1)
 
 
 def run_tag(seed: int, first_video_id: int, first_viewer_id: int) -> str:
@@ -139,118 +215,136 @@ def run_tag(seed: int, first_video_id: int, first_viewer_id: int) -> str:
     return digest[:8]
 
 
-def viewer_ip(index: int) -> str:
-    return f"10.{(index >> 16) & 255}.{(index >> 8) & 255}.{index & 255}"
+def viewer_ip(index: int) -> int:
+    """Home address of logged-in viewer ``index`` (10.0.0.0/8) as an integer."""
+    return (10 << 24) | (index & 0xFFFFFF)
 
 
-def creator_ip(index: int) -> str:
-    return f"172.{16 + ((index >> 16) & 15)}.{(index >> 8) & 255}.{index & 255}"
+def creator_ip(index: int) -> int:
+    """Home address of creator ``index`` (172.16.0.0/12) as an integer."""
+    return (172 << 24) | ((16 + ((index >> 16) & 15)) << 16) | (index & 0xFFFF)
 
 
-def draw_unit(tables: Tables, unit: Unit) -> list[LogRow]:
+def ip_text(address: int) -> str:
+    return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+
+
+def _generator(tables: Tables, unit: Unit) -> np.random.Generator:
+    entropy = [tables.seed % 2**64, unit.day_index, unit.chunk]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+
+
+def _repeat_sources(repeat: BoolArray, self_view: BoolArray) -> tuple[BoolArray, IntArray]:
+    """Which rows repeat and the row each repeats: the latest earlier non-repeat, non-self
+    row. A repeat with no such row before it is a first session instead."""
+    rows = np.arange(len(repeat))
+    while True:
+        eligible = ~repeat & ~self_view
+        latest = np.maximum.accumulate(np.where(eligible, rows, -1))
+        source = np.empty_like(latest)
+        source[0] = -1
+        source[1:] = latest[:-1]
+        orphans = repeat & (source < 0)
+        if not orphans.any():
+            return repeat, source
+        # Only rows before the first eligible one can be orphans: few, once per unit.
+        repeat = repeat & ~orphans
+
+
+def draw(tables: Tables, unit: Unit) -> Drawn:
     """The logs of one unit, always the same for the same tables and unit."""
-    return [row for block in iter_unit(tables, unit) for row in block]
-
-
-def iter_unit(tables: Tables, unit: Unit, block: int = 5_000) -> Iterator[list[LogRow]]:
-    """The logs of one unit in blocks of ``block`` rows, so a writer can stream them while
-    the rest is drawn; the rows do not depend on ``block``."""
-    rng = random.Random(f"{tables.seed}/{unit.day_index}/{unit.chunk}")
-    rnd = rng.random
-    bits = rng.getrandbits
+    n = unit.count
+    u = _generator(tables, unit).random((13, n))
     day = tables.days[unit.day_index]
-    start_of_day, end_of_day = day.start_ms, day.end_ms
-    last_ms = end_of_day - start_of_day - 1
-    # Start times: piecewise uniform over the hours, one random number per draw.
-    hour_cum = list(accumulate(HOURLY_WEIGHTS))
-    hour_low = [c - w for c, w in zip(hour_cum, HOURLY_WEIGHTS, strict=True)]
-    hour_ms = [3_600_000 / w for w in HOURLY_WEIGHTS]
-    hour_total = hour_cum[-1]
     shares = tables.shares
-    p_repeat = shares.repeat
     # Conditional probabilities that make the shares hold over all logs: repeats copy a
-    # non-self log, so they are anonymous as often as non-self first sessions are.
-    p_self = shares.self_view / (1.0 - p_repeat)
+    # non-self first session, so they are anonymous as often as those are.
+    p_self = shares.self_view / (1.0 - shares.repeat)
     p_anonymous = shares.anonymous / (1.0 - shares.self_view)
-    popular = tables.popular_videos
-    cum = tables.popularity_cum
-    total_weight = cum[-1]
-    top = len(cum) - 1
-    ids = tables.video_ids
-    durations = tables.video_durations
-    creators = tables.video_creators
-    creator_ips = tables.creator_ips
-    viewers = tables.viewer_ids
-    n_viewers = len(viewers)
-    n_agents = len(USER_AGENTS)
-    viewer_ips: dict[int, str] = {}
-    rows: list[LogRow] = []
-    append = rows.append
-    flush_at = block
-    # The last non-self first session: what a repeat repeats.
-    last: tuple[int, int | None, str, int, int] | None = None
+    repeat, source = _repeat_sources(u[0] < shares.repeat, u[4] < p_self)
+    first = ~repeat
+    self_view = first & (u[4] < p_self)
+    anonymous = first & ~self_view & (u[5] < p_anonymous)
+    logged_in = first & ~self_view & ~anonymous
 
-    for n in range(unit.count):
-        if n == flush_at:
-            yield rows
-            rows = []
-            append = rows.append
-            flush_at += block
-        if last is not None and rnd() < p_repeat:
-            v, viewer, ip, agent, previous_start = last
-            started = previous_start + 1000 + int(rnd() * 28_000)
-        else:
-            v = popular[bisect_right(cum, rnd() * total_weight, 0, top)]
-            x = rnd() * hour_total
-            hour = bisect_right(hour_cum, x, 0, 23)
-            offset = hour * 3_600_000 + int((x - hour_low[hour]) * hour_ms[hour])
-            started = start_of_day + (offset if offset < last_ms else last_ms)
-            if rnd() < p_self:
-                viewer = creators[v]
-                ip = creator_ips[v]
-                agent = viewer % n_agents
-            elif rnd() < p_anonymous:
-                viewer = None
-                a = bits(22)
-                ip = f"100.{64 + (a >> 16)}.{(a >> 8) & 255}.{a & 255}"
-                agent = a % n_agents
-                last = (v, viewer, ip, agent, started)
-            else:
-                w = int(rnd() * n_viewers)
-                viewer = viewers[w]
-                ip = viewer_ips.get(w) or viewer_ips.setdefault(w, viewer_ip(w))
-                agent = w % n_agents
-                last = (v, viewer, ip, agent, started)
-        duration = durations[v]
-        start_pos = 0 if rnd() < 0.75 else int(rnd() * duration * 0.9)
-        u = rnd()
-        if u < 0.33:
-            end_pos = duration
-        else:
-            end_pos = start_pos + int((duration - start_pos) * (u - 0.33) / 0.67)
-        span = end_pos - start_pos
-        u = rnd()
-        # One in ten seeks ahead (skips up to half), one in five pauses up to 5 minutes.
-        watched = span - int(span * u * 5.0) if u < 0.1 else span
-        wall = watched * 1000 + int(rnd() * 2000)
-        if u > 0.8:
-            wall += int((u - 0.8) * 1_500_000)
-        append(
-            (
-                n,
-                started >= end_of_day,
-                ids[v],
-                viewer,
-                ip,
-                agent,
-                started,
-                started + wall,
-                start_pos,
-                end_pos,
-                watched,
-                start_pos // SLOT_EVERY + 1,
-                (end_pos if end_pos < duration else duration - 1) // SLOT_EVERY,
-            )
-        )
-    if rows:
-        yield rows
+    # Video: Zipf over the popularity order; start: piecewise uniform over the hours.
+    video = tables.popular_videos[_zipf_ranks(tables, u[2])]
+    x = u[3] * _HOUR_CUM[-1]
+    hour = _HOUR_OF[x.astype(np.int64)]
+    offset = hour * 3_600_000 + ((x - _HOUR_LOW[hour]) * _HOUR_MS[hour]).astype(np.int64)
+    started = day.start_ms + np.minimum(offset, day.end_ms - day.start_ms - 1)
+
+    # Who: creators from home, anonymous addresses, the viewer pool with a browser each.
+    viewer = np.zeros(n, dtype=np.int64)
+    ip = np.zeros(n, dtype=np.uint32)
+    agent = np.zeros(n, dtype=np.int64)
+    n_agents = len(USER_AGENTS)
+    creators = tables.video_creators[video[self_view]]
+    viewer[self_view] = creators
+    ip[self_view] = tables.creator_ips[video[self_view]]
+    agent[self_view] = creators % n_agents
+    a = (u[6][anonymous] * (1 << 22)).astype(np.int64)
+    ip[anonymous] = ((100 << 24) | ((64 + (a >> 16)) << 16) | (a & 0xFFFF)).astype(np.uint32)
+    agent[anonymous] = a % n_agents
+    w = (u[7][logged_in] * len(tables.viewer_ids)).astype(np.int64)
+    viewer[logged_in] = tables.viewer_ids[w]
+    ip[logged_in] = ((10 << 24) | (w & 0xFFFFFF)).astype(np.uint32)
+    agent[logged_in] = w % n_agents
+
+    # Repeats copy their source's video, viewer, address and browser, 1 to 29 s later.
+    if repeat.any():
+        src = source[repeat]
+        video[repeat] = video[src]
+        viewer[repeat] = viewer[src]
+        anonymous[repeat] = anonymous[src]
+        ip[repeat] = ip[src]
+        agent[repeat] = agent[src]
+        started[repeat] = started[src] + 1000 + (u[1][repeat] * 28_000).astype(np.int64)
+
+    # Playback: positions in whole seconds, then the wall clock around them.
+    duration = tables.video_durations[video].astype(np.int64)
+    start = np.where(u[8] < 0.75, 0, (u[9] * duration * 0.9).astype(np.int64))
+    stop = start + ((duration - start) * (u[10] - 0.33) / 0.67).astype(np.int64)
+    end = np.where(u[10] < 0.33, duration, stop)
+    span = end - start
+    seek = u[11]
+    # One in ten seeks ahead (skips up to half), one in five pauses up to 5 minutes.
+    watched = np.where(seek < 0.1, span - (span * seek * 5.0).astype(np.int64), span)
+    wall = watched * 1000 + (u[12] * 2000).astype(np.int64)
+    wall += np.where(seek > 0.8, ((seek - 0.8) * 1_500_000).astype(np.int64), 0)
+    first_slot = start // SLOT_EVERY + 1
+    last_slot = np.minimum(end, duration - 1) // SLOT_EVERY
+    slots = np.maximum(last_slot - first_slot + 1, 0)
+
+    # Number the rows by wire shape (stable, so each shape keeps the drawing order).
+    later = started >= day.end_ms
+    # A 16-bit key: NumPy sorts it stably by radix, in linear time.
+    key = ((later.astype(np.int64) << 8) | (anonymous.astype(np.int64) << 7) | slots).astype(
+        np.uint16
+    )
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    edges = np.flatnonzero(np.diff(key)) + 1
+    starts = np.concatenate(([0], edges)).tolist()
+    ends = [*starts[1:], n] if n else []
+    shapes = [
+        (s, e, bool(k >> 8), bool((k >> 7) & 1), int(k & 0x7F))
+        for s, e, k in zip(starts, ends, key[starts].tolist(), strict=True)
+    ]
+    return Drawn(
+        count=n,
+        today=int(n - later.sum()),
+        started=started[order],
+        ended=(started + wall)[order],
+        video_ids=tables.video_ids[video[order]],
+        viewer_ids=viewer[order],
+        anonymous=anonymous[order],
+        agents=agent[order],
+        ips=ip[order],
+        start_positions=start[order],
+        end_positions=end[order],
+        watched=watched[order],
+        first_slots=first_slot[order],
+        slot_counts=slots[order],
+        shapes=shapes,
+    )

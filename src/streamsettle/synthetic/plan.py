@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
+from math import ceil
 from zoneinfo import ZoneInfo
 
 from streamsettle.domain.periods import business_day_bounds
@@ -26,6 +28,28 @@ MAX_CREATORS = 1 << 20
 def default_viewers(logs_per_day: int) -> int:
     """A pool big enough that accidental repeat views stay rare (one viewer per 10 logs/day)."""
     return max(100, min(logs_per_day // 10, 1_000_000))
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Consecutive units of one day, written by one COPY into the day's partition."""
+
+    units: tuple[Unit, ...]
+    whole_day: bool = False
+    """The slice is all of its day: the only writer of the day's partition."""
+
+    @property
+    def day_index(self) -> int:
+        return self.units[0].day_index
+
+    @property
+    def count(self) -> int:
+        return sum(unit.count for unit in self.units)
+
+    def describe(self) -> str:
+        first, last = self.units[0].chunk + 1, self.units[-1].chunk + 1
+        chunks = f"chunk {first}" if first == last else f"chunks {first} to {last}"
+        return f"day {self.day_index + 1}, {chunks}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,31 @@ class GenerationPlan:
             for chunk, first in enumerate(range(0, self.logs_per_day, CHUNK_LOGS)):
                 units.append(Unit(day, chunk, min(CHUNK_LOGS, self.logs_per_day - first)))
         return units
+
+    def slices(self, streams: int) -> list[Slice]:
+        """The units cut into runs of one day, one COPY each, in day order.
+
+        A day is one slice when there are at least two days per stream (the streams then
+        end within a day of each other), so one writer stores it in key order and may
+        freeze it (``streams``); with fewer days, each is cut in pieces to keep the
+        streams busy. Only the grouping depends on ``streams``, never a row.
+        """
+        units = [unit for unit in self.units() if unit.count]
+        per_day = len(units) // self.days
+        if not per_day:
+            return []
+        whole = self.days >= 2 * streams
+        pieces = 1 if whole else max(1, min(per_day, ceil(4 * streams / self.days)))
+        slices = []
+        for day in range(self.days):
+            of_day = units[day * per_day : (day + 1) * per_day]
+            bounds = [round(i * per_day / pieces) for i in range(pieces + 1)]
+            slices += [
+                Slice(tuple(of_day[a:b]), whole_day=pieces == 1)
+                for a, b in pairwise(bounds)
+                if b > a
+            ]
+        return slices
 
     def business_days(self, tz: ZoneInfo) -> list[Day]:
         return business_days(self.start_date, self.days, tz)

@@ -1,10 +1,10 @@
 """Generate a catalogue and its watch logs: into PostgreSQL (COPY, K streams), into SQLite
 (``executemany``, small sizes) or into a JSON Lines file for the import.
 
-The catalogue always goes to the database (the import checks videos and slots against
-it); the logs go to the database or to the file. Units are spread over the streams, but
-each unit's content depends only on the seed, so any number of streams writes the same
-rows.
+The catalogue (with the user agents the logs name) always goes to the database: the import
+checks videos and slots against it. The logs go to the database or to the file. Slices of
+units are spread over the streams, but each unit's content depends only on the seed, so
+any number of streams writes the same rows.
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from streamsettle.db.models import WatchLog, WatchLogAdSlot
+from streamsettle.db import partitions
+from streamsettle.db.models import WatchLog
 from streamsettle.runtime import Runtime
 from streamsettle.synthetic import streams
 from streamsettle.synthetic.catalogue import Catalogue, create_catalogue
@@ -32,11 +35,12 @@ from streamsettle.synthetic.model import (
     Tables,
     Unit,
     creator_ip,
-    iter_unit,
+    draw,
     run_tag,
     zipf_cumulative,
+    zipf_guide,
 )
-from streamsettle.synthetic.plan import GenerationPlan
+from streamsettle.synthetic.plan import GenerationPlan, Slice
 
 Progress = Callable[[int], None]
 
@@ -48,8 +52,8 @@ class GenerationResult:
     ads: int
     ad_slots: int
     watch_logs: int
-    watch_log_ad_slots: int
-    """Ad slot rows written (for a file: slot positions listed)."""
+    slots_reached: int
+    """Reached ad slots the logs list (elements of ``ad_positions``)."""
     catalogue_seconds: float
     logs_seconds: float
     streams: int
@@ -58,19 +62,24 @@ class GenerationResult:
 
 def build_tables(plan: GenerationPlan, catalogue: Catalogue, tz: ZoneInfo) -> Tables:
     first_viewer = catalogue.viewer_ids[0] if catalogue.viewer_ids else 0
+    cum = zipf_cumulative(plan.videos, plan.zipf_exponent)
     return Tables(
         seed=plan.seed,
         run_tag=run_tag(plan.seed, catalogue.video_ids[0], first_viewer),
         shares=plan.shares,
         days=plan.business_days(tz),
-        video_ids=catalogue.video_ids,
-        video_durations=catalogue.video_durations,
-        video_creators=catalogue.video_creators,
-        creator_ips=[creator_ip(c) for c in catalogue.video_creator_index],
-        popular_videos=catalogue.popular_videos,
-        popularity_cum=zipf_cumulative(plan.videos, plan.zipf_exponent),
-        viewer_ids=catalogue.viewer_ids,
-        ad_ids=catalogue.active_ad_ids,
+        video_ids=np.array(catalogue.video_ids, dtype=np.int32),
+        video_durations=np.array(catalogue.video_durations, dtype=np.int32),
+        video_creators=np.array(catalogue.video_creators, dtype=np.int64),
+        creator_ips=np.array(
+            [creator_ip(c) for c in catalogue.video_creator_index], dtype=np.uint32
+        ),
+        popular_videos=np.array(catalogue.popular_videos, dtype=np.int64),
+        popularity_cum=cum,
+        popularity_guide=zipf_guide(cum),
+        viewer_ids=np.array(catalogue.viewer_ids, dtype=np.int64),
+        ad_ids=np.array(catalogue.active_ad_ids, dtype=np.int64),
+        agent_ids=np.array(catalogue.user_agent_ids, dtype=np.int64),
     )
 
 
@@ -86,30 +95,39 @@ def _pool(count: int, tables: Tables, dsn: str | None) -> Any:
 
 
 def _to_postgres(
-    tables: Tables, units: list[Unit], dsn: str, count: int, on_progress: Progress | None
+    tables: Tables, pieces: list[Slice], dsn: str, count: int, on_progress: Progress | None
 ) -> tuple[int, int]:
+    """The slices over ``count`` streams, then the repeats that start on a next day."""
     logs = slots = 0
-    if count == 1:
-        stream = streams.CopyStream(tables, dsn)
+    later: list[tuple[tuple[int, int], bytes]] = []
+
+    def done(written: streams.Written) -> None:
+        nonlocal logs, slots
+        logs, slots = logs + written.logs, slots + written.slots
+        if written.next_day is not None:
+            later.append(written.next_day)
+        if on_progress:
+            on_progress(written.logs)
+
+    if count > 1:
+        pool = _pool(count, tables, dsn)
         try:
-            for unit in units:
-                written = stream.write(unit)
-                logs, slots = logs + written.logs, slots + written.slots
-                if on_progress:
-                    on_progress(written.logs)
+            for written in pool.imap_unordered(streams.copy_slice, pieces):
+                done(written)
+            pool.close()
+            pool.join()
         finally:
-            stream.close()
-        return logs, slots
-    pool = _pool(count, tables, dsn)
+            pool.terminate()
+    # Opened after the pool's fork (the workers must not share its socket).
+    stream = streams.CopyStream(tables, dsn)
     try:
-        for written in pool.imap_unordered(streams.copy_unit, units):
-            logs, slots = logs + written.logs, slots + written.slots
-            if on_progress:
-                on_progress(written.logs)
-        pool.close()
-        pool.join()
+        if count == 1:
+            for piece in pieces:
+                done(stream.write(piece))
+        if later:
+            stream.write_next_day(later)
     finally:
-        pool.terminate()
+        stream.close()
     return logs, slots
 
 
@@ -155,15 +173,16 @@ def _to_sqlite(
     logs = slots = 0
     with runtime.db.engine.begin() as connection:
         for unit in units:
-            for rows in iter_unit(tables, unit):
-                log_params, slot_params = sql_parameters(tables, unit, rows)
-                connection.execute(sa.insert(WatchLog), log_params)
-                if slot_params:
-                    connection.execute(sa.insert(WatchLogAdSlot), slot_params)
-                logs, slots = logs + len(log_params), slots + len(slot_params)
+            drawn = draw(tables, unit)
+            connection.execute(sa.insert(WatchLog), sql_parameters(tables, unit, drawn))
+            logs, slots = logs + drawn.count, slots + int(drawn.slot_counts.sum())
             if on_progress:
                 on_progress(unit.count)
     return logs, slots
+
+
+def _days(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=i) for i in range(count)]
 
 
 def default_streams() -> int:
@@ -182,9 +201,9 @@ def generate(
 ) -> GenerationResult:
     """Create the plan's catalogue, then its ``plan.total_logs`` watch logs.
 
-    ``rebuild_indexes`` (PostgreSQL only) drops the watch log tables' keys, indexes and
-    foreign keys for the load and rebuilds them after it: several times faster, but only
-    for a database nobody else writes to meanwhile. A failed load leaves the units
+    ``rebuild_indexes`` (PostgreSQL only) drops the watch logs' key and foreign keys for
+    the load and rebuilds them after it, partition by partition: several times faster, but
+    only for a database nobody else writes to meanwhile. A failed load leaves the slices
     committed so far; generate into a fresh database.
     """
     tz = runtime.settings.tz
@@ -194,20 +213,25 @@ def generate(
     catalogue_seconds = time.perf_counter() - started
     tables = build_tables(plan, catalogue, tz)
     units = [unit for unit in plan.units() if unit.count]
-    count = max(1, min(streams, len(units)))
     started = time.perf_counter()
     if out is not None:
+        count = max(1, min(streams, len(units)))
         logs, slots = _to_jsonl(tables, units, out, count, on_progress)
     elif runtime.db.is_sqlite:
         count = 1
         logs, slots = _to_sqlite(runtime, tables, units, on_progress)
     else:
+        pieces = plan.slices(streams)
+        count = max(1, min(streams, len(pieces)))
+        with runtime.db.engine.begin() as connection:
+            # A repeat late on the last day starts on the day after it.
+            partitions.ensure_days(connection, _days(plan.start_date, plan.days + 1))
         dsn = conninfo(runtime.settings.database_url)
         with rebuilt_after_load(dsn) if rebuild_indexes else nullcontext():
-            logs, slots = _to_postgres(tables, units, dsn, count, on_progress)
+            logs, slots = _to_postgres(tables, pieces, dsn, count, on_progress)
         if analyze:
             with runtime.db.engine.connect() as connection:
-                connection.execute(sa.text("ANALYZE watch_logs, watch_log_ad_slots"))
+                connection.execute(sa.text("ANALYZE watch_logs"))
                 connection.commit()
     return GenerationResult(
         users=plan.creators + plan.viewer_count + plan.advertiser_count,
@@ -215,7 +239,7 @@ def generate(
         ads=plan.ads,
         ad_slots=catalogue.slot_count,
         watch_logs=logs,
-        watch_log_ad_slots=slots,
+        slots_reached=slots,
         catalogue_seconds=catalogue_seconds,
         logs_seconds=time.perf_counter() - started,
         streams=count,

@@ -424,7 +424,7 @@ def _slots_page(
     with runtime.db.session() as session:
         video: Video = catalogue.get_video(session, video_id)
         creator = session.get(User, video.creator_id)
-        ads = catalogue.list_ads(session, active=True, limit=500).items
+        ads = catalogue.list_ads_for(session, admin.user, active=True, limit=500).items
         context = {
             "video": video,
             "creator": creator,

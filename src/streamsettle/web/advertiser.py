@@ -14,17 +14,8 @@ from sqlalchemy.orm import Session
 from streamsettle.db.models import User
 from streamsettle.http.deps import RuntimeDep
 from streamsettle.services.queries import studio as queries
+from streamsettle.web import report_page as page
 from streamsettle.web.i18n import N_, Formats
-from streamsettle.web.report_page import (
-    Chart,
-    RangeChoice,
-    RangeDep,
-    ReportPage,
-    Series,
-    TableName,
-    kpi,
-    serve,
-)
 from streamsettle.web.studio import AD_COLOR, VIEWS_COLOR
 from streamsettle.web.tables import Column, Kind, Row, Table
 
@@ -34,42 +25,32 @@ _AD_VIEWS = Column("ad_views", N_("Ad views"), Kind.COUNT)
 _SPEND = Column("amount", N_("Spend"), Kind.KRW)
 
 
-def build(session: Session, user: User, choice: RangeChoice, f: Formats) -> ReportPage:
+def build(session: Session, user: User, choice: page.RangeChoice, f: Formats) -> page.ReportPage:
     r = choice.range
     report = queries.advertiser_report(session, user, r.dates)
     previous = queries.advertiser_report(session, user, r.previous) if r.previous else None
-    has = previous is not None
     labels = [f.short_day(d.date) for d in report.days]
-    return ReportPage(
+    return page.ReportPage(
         "studio/advertiser.html",
         N_("Your ads"),
         kpis=[
-            kpi(
-                "ad-views",
-                N_("Ad views"),
-                f.num,
-                report.ad_views,
-                previous.ad_views if previous else 0,
-                has,
-            ),
-            kpi(
-                "spend", N_("Spend"), f.krw, report.amount, previous.amount if previous else 0, has
-            ),
+            page.kpi("ad-views", N_("Ad views"), f.num, report, previous, "ad_views"),
+            page.kpi("spend", N_("Spend"), f.krw, report, previous, "amount"),
         ],
         charts=[
-            Chart(
+            page.Chart(
                 "ads-spend",
                 N_("Spend"),
                 "krw",
                 labels,
-                [Series(N_("Spend"), [int(d.amount) for d in report.days], AD_COLOR)],
+                [page.Series(N_("Spend"), [int(d.amount) for d in report.days], AD_COLOR)],
             ),
-            Chart(
+            page.Chart(
                 "ads-views",
                 N_("Ad views"),
                 "count",
                 labels,
-                [Series(N_("Ad views"), [d.ad_views for d in report.days], VIEWS_COLOR)],
+                [page.Series(N_("Ad views"), [d.ad_views for d in report.days], VIEWS_COLOR)],
             ),
         ],
         tables=[
@@ -96,12 +77,12 @@ def build(session: Session, user: User, choice: RangeChoice, f: Formats) -> Repo
 
 
 @router.get("/advertiser")
-def advertiser(request: Request, runtime: RuntimeDep, choice: RangeDep) -> Response:
-    return serve(request, runtime, build, choice=choice)
+def advertiser(request: Request, runtime: RuntimeDep, choice: page.RangeDep) -> Response:
+    return page.serve(request, runtime, build, choice=choice)
 
 
 @router.get("/advertiser.csv")
 def advertiser_csv(
-    request: Request, runtime: RuntimeDep, choice: RangeDep, table: TableName
+    request: Request, runtime: RuntimeDep, choice: page.RangeDep, table: page.TableName
 ) -> Response:
-    return serve(request, runtime, build, choice=choice, csv_table=table)
+    return page.serve(request, runtime, build, choice=choice, csv_table=table)

@@ -34,6 +34,9 @@ _ONE_DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Window:
+    """The period the page shows: its kind, the day asked for, the dates it covers, and what
+    was wrong with the ask when the default was shown instead."""
+
     period: Period
     day: date
     dates: DateRange

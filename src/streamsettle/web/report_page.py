@@ -149,15 +149,16 @@ class Kpi:
 
 
 def kpi(
-    key: str,
-    label: str,
-    show: Callable[[Any], str],
-    current: Any,
-    previous: Any,
-    has_previous: bool,
+    key: str, label: str, show: Callable[[Any], str], figures: Any, previous: Any, name: str
 ) -> Kpi:
-    ratio = change(current, previous) if has_previous and current is not None and previous else None
-    return Kpi(key, label, show(current), ratio, show(previous) if has_previous else None)
+    """The figure ``name`` of a range's ``figures``, with its change since the previous
+    range's (``None``: no previous range)."""
+    current = getattr(figures, name)
+    if previous is None:
+        return Kpi(key, label, show(current))
+    before = getattr(previous, name)
+    ratio = change(current, before) if current is not None and before else None
+    return Kpi(key, label, show(current), ratio, show(before))
 
 
 @dataclass(frozen=True)

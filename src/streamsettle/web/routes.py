@@ -21,7 +21,6 @@ from fastapi.templating import Jinja2Templates
 from streamsettle import __version__
 from streamsettle.errors import (
     AuthenticationFailed,
-    Forbidden,
     RateLimited,
     ServiceUnavailable,
     retry_after,
@@ -30,6 +29,7 @@ from streamsettle.http import downloads
 from streamsettle.http.deps import RuntimeDep, client_ip, get_runtime
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
+from streamsettle.services.queries.access import creator_target
 from streamsettle.web import i18n
 from streamsettle.web import session as web_session
 from streamsettle.web.dashboard import ChosenWindow, build_dashboard
@@ -247,11 +247,14 @@ def settlement_csv(
 ) -> Response:
     """The logged-in creator's CSV (an admin may name any creator) for the page's period."""
     user = who.user
-    target = creator_id or user.id
-    if target != user.id and not user.has_role("admin"):
-        raise Forbidden("only an admin may download another creator's settlement")
-    if target == user.id and not (user.has_role("creator") or user.has_role("admin")):
-        raise Forbidden("the settlement CSV is for creators")
+    target = creator_target(
+        user,
+        creator_id,
+        (
+            "only an admin may download another creator's settlement",
+            "the settlement CSV is for creators",
+        ),
+    )
     with runtime.db.read_session(user.id) as session:
         response = downloads.settlement_csv(
             session, target, window.dates, {"Cache-Control": "no-store"}

@@ -7,7 +7,6 @@ Same session, escaping, CSRF and Content-Security-Policy as the rest of the page
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -17,26 +16,21 @@ from fastapi.responses import Response
 from streamsettle.db.models import User
 from streamsettle.domain.periods import business_date
 from streamsettle.domain.statements import month_of, month_text, parse_month, threshold_progress
-from streamsettle.errors import Forbidden, InvalidInput
+from streamsettle.errors import InvalidInput
+from streamsettle.http import downloads
 from streamsettle.http.deps import RuntimeDep
 from streamsettle.runtime import Runtime
 from streamsettle.services import statements
 from streamsettle.services.queries import explain
+from streamsettle.services.queries.access import creator_target
 from streamsettle.web.routes import PageRoute, SignedIn, localized_page
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 LOG_PAGE = 50
 
 
-def _target(user: User, creator_id: int | None) -> int:
-    """Whose statement: your own; an admin may name any creator."""
-    if creator_id is not None and creator_id != user.id:
-        if not user.has_role("admin"):
-            raise Forbidden("only an admin may see another creator's statement")
-        return creator_id
-    if not (user.has_role("creator") or user.has_role("admin")):
-        raise Forbidden("statements are for creators")
-    return user.id
+# Whose statement: your own; an admin may name any creator.
+_REFUSALS = ("only an admin may see another creator's statement", "statements are for creators")
 
 
 def _month(runtime: Runtime, text: str | None) -> tuple[date, str | None]:
@@ -86,7 +80,7 @@ def statement_page(
     view: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The statement of a month; ``view=print`` gives the printable statement."""
-    creator = _target(who.user, creator_id)
+    creator = creator_target(who.user, creator_id, _REFUSALS)
     first, problem = _month(runtime, month)
     context = _context(runtime, who.user, creator, first) | {"problem": problem}
     name = "statement_print.html" if view == "print" else "statements.html"
@@ -101,7 +95,7 @@ def statement_csv(
     month: Annotated[str, Query()],
     creator_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    creator = _target(who.user, creator_id)
+    creator = creator_target(who.user, creator_id, _REFUSALS)
     try:
         first = parse_month(month)
     except ValueError as exc:
@@ -110,18 +104,7 @@ def statement_csv(
         statement = statements.creator_statement(
             session, creator, first, runtime.settings.payout_threshold_krw
         )
-    buffer = io.StringIO()
-    statements.write_statement_csv(statement, buffer)
-    filename = statements.statement_filename(statement)
-    response = Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
-    return response
+    return downloads.statement_csv(statement, {"Cache-Control": "no-store"})
 
 
 @router.get("/videos/{video_id}/days/{day}")

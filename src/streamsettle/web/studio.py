@@ -16,9 +16,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import User
-from streamsettle.errors import Forbidden, NotFound
+from streamsettle.errors import NotFound
 from streamsettle.http.deps import RuntimeDep
 from streamsettle.services.queries import studio as queries
+from streamsettle.services.queries.access import creator_target
 from streamsettle.web.i18n import N_, Formats
 from streamsettle.web.report_page import (
     Builder,
@@ -56,28 +57,15 @@ def _figures(t: queries.Totals) -> list[object]:
 
 
 def kpis(totals: queries.Totals, previous: queries.Totals | None, f: Formats) -> list[Kpi]:
-    before = previous or queries.Totals()
-    has = previous is not None
     return [
-        kpi("views", N_("Views"), f.num, totals.views, before.views, has),
-        kpi(
-            "watch-hours",
-            N_("Watch time (hours)"),
-            f.hours,
-            totals.watch_hours,
-            before.watch_hours,
-            has,
-        ),
-        kpi("earnings", N_("Earnings"), f.krw, totals.total_amount, before.total_amount, has),
-        kpi("rpm", N_("RPM"), f.krw, totals.rpm, before.rpm, has),
-        kpi(
-            "average-view",
-            N_("Average view duration"),
-            f.duration,
-            totals.average_view_seconds,
-            before.average_view_seconds,
-            has,
-        ),
+        kpi(key, label, show, totals, previous, name)
+        for key, label, show, name in (
+            ("views", N_("Views"), f.num, "views"),
+            ("watch-hours", N_("Watch time (hours)"), f.hours, "watch_hours"),
+            ("earnings", N_("Earnings"), f.krw, "total_amount"),
+            ("rpm", N_("RPM"), f.krw, "rpm"),
+            ("average-view", N_("Average view duration"), f.duration, "average_view_seconds"),
+        )
     ]
 
 
@@ -121,19 +109,12 @@ def days_table(days: list[queries.StudioDay]) -> Table:
     )
 
 
-def _creator_id(user: User, asked: int | None) -> int:
-    if asked is not None and asked != user.id:
-        if not user.has_role("admin"):
-            raise Forbidden("only an admin may open another creator's studio")
-        return asked
-    if not (user.has_role("creator") or user.has_role("admin")):
-        raise Forbidden("the studio is for creators")
-    return user.id
+_REFUSALS = ("only an admin may open another creator's studio", "the studio is for creators")
 
 
 def overview(creator_id: int | None) -> Builder:
     def build(session: Session, user: User, choice: RangeChoice, f: Formats) -> ReportPage:
-        target = _creator_id(user, creator_id)
+        target = creator_target(user, creator_id, _REFUSALS)
         if target != user.id and session.get(User, target) is None:
             raise NotFound(f"creator {target} not found")
         r = choice.range

@@ -6,6 +6,7 @@ its data. Each test runs over PostgreSQL + Redis and over the embedded SQLite mo
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,14 +30,19 @@ def _refresh(client: TestClient, token: str) -> int:
     return client.post("/api/v1/auth/refresh", json={"refresh_token": token}).status_code
 
 
+def _logins(client: TestClient, email: str, count: int) -> list[dict[str, Any]]:
+    """A new account's ``count`` logins (token pairs), each its own family."""
+    signup(client, email)
+    return [login(client, email) for _ in range(count)]
+
+
 def _me(client: TestClient, access_token: str) -> int:
     return client.get("/api/v1/me", headers=bearer(access_token)).status_code
 
 
 def test_access_tokens_carry_their_login(app: tuple[TestClient, Runtime]) -> None:
     client, runtime = app
-    signup(client, "fam@example.com")
-    pair = login(client, "fam@example.com")
+    (pair,) = _logins(client, "fam@example.com", 1)
     rotated = client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     first = decode_access_token(runtime.settings, pair["access_token"])
     second = decode_access_token(runtime.settings, rotated.json()["access_token"])
@@ -48,9 +54,7 @@ def test_access_tokens_carry_their_login(app: tuple[TestClient, Runtime]) -> Non
 
 def test_logout_without_a_body_then_refresh_is_401(app: tuple[TestClient, Runtime]) -> None:
     client, runtime = app
-    signup(client, "nobody@example.com")
-    pair = login(client, "nobody@example.com")
-    kept = login(client, "nobody@example.com")
+    pair, kept = _logins(client, "nobody@example.com", 2)
     out = logout(client, pair["access_token"])
     assert out.status_code == 204
     assert _refresh(client, pair["refresh_token"]) == 401
@@ -67,9 +71,7 @@ def test_refresh_reuse_refuses_the_logins_access_tokens_at_once(
     app: tuple[TestClient, Runtime],
 ) -> None:
     client, _ = app
-    signup(client, "victim@example.com")
-    first = login(client, "victim@example.com")
-    other = login(client, "victim@example.com")
+    first, other = _logins(client, "victim@example.com", 2)
     second = client.post(
         "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
     ).json()
@@ -84,9 +86,7 @@ def test_logout_with_another_logins_refresh_token_revokes_both(
     app: tuple[TestClient, Runtime],
 ) -> None:
     client, _ = app
-    signup(client, "both@example.com")
-    laptop = login(client, "both@example.com")
-    phone = login(client, "both@example.com")
+    laptop, phone = _logins(client, "both@example.com", 2)
     out = logout(client, laptop["access_token"], phone["refresh_token"])
     assert out.status_code == 204
     assert [_me(client, laptop["access_token"]), _me(client, phone["access_token"])] == [401, 401]
@@ -100,10 +100,7 @@ def test_revocations_are_reloaded_when_redis_lost_them(
     """Redis empties its database (as after a restart without persistence): the first check
     finds the marker missing and loads the revocations from the database before answering."""
     assert runtime.redis is not None
-    signup(client, "forgotten@example.com")
-    out_pair = login(client, "forgotten@example.com")
-    reused = login(client, "forgotten@example.com")
-    live = login(client, "forgotten@example.com")
+    out_pair, reused, live = _logins(client, "forgotten@example.com", 3)
     logout(client, out_pair["access_token"])
     client.post("/api/v1/auth/refresh", json={"refresh_token": reused["refresh_token"]})
     assert _refresh(client, reused["refresh_token"]) == 401  # reuse

@@ -17,7 +17,7 @@ from streamsettle.errors import AuthenticationFailed
 from streamsettle.runtime import Runtime
 from streamsettle.services.identity import auth
 from streamsettle.services.identity.tokens import decode_access_token, issue_access_token
-from tests.support.auth_helpers import bearer, login, logout, signup
+from tests.support.auth_helpers import bearer, login, logout, new_login, signup
 
 
 def _refresh(client: TestClient, token: str) -> tuple[int, dict[str, object]]:
@@ -31,8 +31,7 @@ def _assert_401(response_json: object) -> None:
 
 
 def test_refresh_rotates_and_the_old_token_stops_working(client: TestClient) -> None:
-    signup(client, "r@example.com")
-    first = login(client, "r@example.com")
+    first = new_login(client, "r@example.com")
     status, second = _refresh(client, first["refresh_token"])
     assert status == 200
     assert second["refresh_token"] != first["refresh_token"]
@@ -45,8 +44,7 @@ def test_refresh_rotates_and_the_old_token_stops_working(client: TestClient) -> 
 def test_reusing_a_spent_token_revokes_the_whole_family(
     client: TestClient, runtime: Runtime
 ) -> None:
-    signup(client, "reuse@example.com")
-    first = login(client, "reuse@example.com")
+    first = new_login(client, "reuse@example.com")
     _, second = _refresh(client, first["refresh_token"])
     _, third = _refresh(client, str(second["refresh_token"]))  # the newest of the family
 
@@ -65,8 +63,7 @@ def test_reusing_a_spent_token_revokes_the_whole_family(
 
 
 def test_reuse_revokes_only_its_own_family(client: TestClient) -> None:
-    signup(client, "two@example.com")
-    laptop = login(client, "two@example.com")
+    laptop = new_login(client, "two@example.com")
     phone = login(client, "two@example.com")
     _refresh(client, laptop["refresh_token"])
     assert _refresh(client, laptop["refresh_token"])[0] == 401
@@ -74,8 +71,7 @@ def test_reuse_revokes_only_its_own_family(client: TestClient) -> None:
 
 
 def test_tokens_are_stored_only_as_sha256(client: TestClient, runtime: Runtime) -> None:
-    signup(client, "hash@example.com")
-    pair = login(client, "hash@example.com")
+    pair = new_login(client, "hash@example.com")
     with runtime.db.session() as session:
         stored = session.scalars(select(RefreshToken.token_hash)).one()
     assert stored == auth.hash_refresh_token(pair["refresh_token"])
@@ -127,8 +123,7 @@ def test_concurrent_refreshes_with_one_token_yield_one_pair(
 def test_logout_revokes_the_access_token_and_the_refresh_family(
     client: TestClient, runtime: Runtime
 ) -> None:
-    signup(client, "out@example.com")
-    pair = login(client, "out@example.com")
+    pair = new_login(client, "out@example.com")
     _, rotated = _refresh(client, pair["refresh_token"])
     headers = bearer(str(rotated["access_token"]))
     response = logout(client, str(rotated["access_token"]), rotated["refresh_token"])
@@ -143,8 +138,7 @@ def test_logout_revokes_the_access_token_and_the_refresh_family(
 
 
 def test_logout_without_a_body_revokes_the_whole_login(client: TestClient) -> None:
-    signup(client, "half@example.com")
-    pair = login(client, "half@example.com")
+    pair = new_login(client, "half@example.com")
     _, rotated = _refresh(client, pair["refresh_token"])
     other = login(client, "half@example.com")  # another device: another login
     headers = bearer(str(rotated["access_token"]))

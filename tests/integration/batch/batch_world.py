@@ -1,5 +1,6 @@
-"""The batch tests' world: users, videos, ads and hand-made watch logs written directly,
-and a snapshot of every row the batch derives for a day."""
+"""The batch tests' world: users, videos, ads and hand-made watch logs (written through the
+one writer, ``services.ingest.watch_log_writer``), and a snapshot of every row the batch
+derives for a day."""
 
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ from streamsettle.db.models import (
     Video,
     ViewClassification,
     WatchLog,
-    WatchLogAdSlot,
 )
 from streamsettle.domain.periods import business_date
 from streamsettle.runtime import Runtime
+from streamsettle.services.ingest.watch_log_lines import WatchLogRow
+from streamsettle.services.ingest.watch_log_writer import write_watch_logs
 
 DERIVED = (
     ViewClassification,
@@ -48,29 +50,32 @@ class World:
         self.runtime = runtime
         self.tz = runtime.settings.tz
         self._n = 0
-        self._pending: dict[Any, list[dict[str, Any]]] | None = None
+        self._pending: list[WatchLogRow] | None = None
+        self._ads: dict[str, dict[int, int | None]] = {}
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Logs written inside are inserted together at the end (fast big days)."""
-        self._pending = {WatchLog: [], WatchLogAdSlot: []}
+        """Logs written inside are written together at the end (fast big days)."""
+        self._pending = []
         try:
             yield
             pending = self._pending
         finally:
             self._pending = None
-        for model, rows in pending.items():
-            if rows:
-                self._insert(model, rows)
+        self._write(pending)
+
+    def _write(self, rows: list[WatchLogRow]) -> None:
+        """Through the writer, in one transaction (one statement: one re-run mark)."""
+        if not rows:
+            return
+        with self.runtime.db.engine.begin() as conn:
+            write_watch_logs(conn, rows, lambda row, p: self._ads[row.session_id][p])
 
     def at(self, day: date, clock: str) -> datetime:
         """An aware instant from a local (platform time zone) date and ``HH:MM:SS[.ffffff]``."""
         return datetime.combine(day, time.fromisoformat(clock), tzinfo=self.tz)
 
     def _insert(self, model: Any, rows: list[dict[str, Any]]) -> None:
-        if self._pending is not None and model in self._pending:
-            self._pending[model].extend(rows)
-            return
         with self.runtime.db.engine.begin() as conn:
             conn.execute(sa.insert(model), rows)
 
@@ -109,29 +114,27 @@ class World:
         session_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
         sid = session_id or uuid.uuid4()
-        self._insert(
-            WatchLog,
-            [
-                {
-                    "session_id": sid,
-                    "business_date": business_date(started_at, self.tz),
-                    "video_id": video,
-                    "viewer_id": viewer,
-                    "ip": ip,
-                    "user_agent": "test",
-                    "started_at": started_at,
-                    "ended_at": started_at + timedelta(seconds=watched),
-                    "start_position_seconds": 0,
-                    "end_position_seconds": watched,
-                    "watched_seconds": watched,
-                }
-            ],
+        slots = slots or {}
+        self._ads[str(sid)] = slots
+        row = WatchLogRow(
+            number=0,
+            session_id=str(sid),
+            video_id=video,
+            viewer_id=viewer,
+            ip=ip,
+            user_agent="test",
+            started_at=started_at,
+            ended_at=started_at + timedelta(seconds=watched),
+            business_date=business_date(started_at, self.tz),
+            start_position_ms=0,
+            end_position_ms=watched * 1000,
+            watched_seconds=watched,
+            slots=tuple(sorted(slots)),
         )
-        if slots:
-            self._insert(
-                WatchLogAdSlot,
-                [{"session_id": sid, "position_seconds": p, "ad_id": a} for p, a in slots.items()],
-            )
+        if self._pending is not None:
+            self._pending.append(row)
+        else:
+            self._write([row])
         return sid
 
     def stats(self, day: date, video: int, views: int, *, creator: int) -> None:
@@ -175,11 +178,16 @@ class World:
             )
 
     def kinds(self, day: date) -> dict[uuid.UUID, str]:
+        """The kind the batch gave each of ``day``'s logs: the batch writes down the ones
+        that do not count, so a log without a classification was counted."""
+        c, w = ViewClassification, WatchLog
         with self.runtime.db.session() as session:
             rows = session.execute(
-                sa.select(ViewClassification.session_id, ViewClassification.kind).where(
-                    ViewClassification.business_date == day
+                sa.select(w.session_id, sa.func.coalesce(c.kind, "counted"))
+                .outerjoin(
+                    c, sa.and_(c.business_date == w.business_date, c.session_id == w.session_id)
                 )
+                .where(w.business_date == day)
             ).all()
         return {sid: kind for sid, kind in rows}
 

@@ -127,7 +127,7 @@ def test_late_import_is_settled_again_by_the_scheduler(world: World) -> None:
 
 def test_a_log_stored_while_the_run_reads_keeps_the_mark(world: World) -> None:
     """The run clears only the marks it saw before reading the logs: a log stored after its
-    classify step is not in this run's figures, so the date stays marked for the next."""
+    video_stats step is not in this run's figures, so the date stays marked for the next."""
     site = Site(world)
     assert run_date(world.runtime, D1, now=world.at(D2, "01:00:00")).status == "completed"
     import_watch_logs(world.runtime, site.import_lines(D1, 4))
@@ -135,12 +135,12 @@ def test_a_log_stored_while_the_run_reads_keeps_the_mark(world: World) -> None:
     late = site.import_lines(D1, 2, first_ip=100)
 
     def during(event: BatchEvent) -> None:
-        if event.kind == "step_finished" and event.step == "classify":
+        if event.kind == "step_finished" and event.step == "video_stats":
             assert import_watch_logs(world.runtime, late).inserted == 2
 
     run = run_date(world.runtime, D1, on_event=during, now=world.at(D2, "02:00:00"))
     assert run.status == "completed"
-    assert site.settlement(D1)[0] == 3 + 4  # the two logs came after classify read
+    assert site.settlement(D1)[0] == 3 + 4  # the two logs came after video_stats read
     assert set(_marks(world)) == {D1}
     runs = tick(world.runtime, holder="h", now=world.at(D2, "02:00:30"))
     assert [r.business_date for r in runs] == [D1]
@@ -181,24 +181,30 @@ def test_copy_into_watch_logs_marks_the_date(pg_world: World) -> None:
     site = Site(pg_world)
     assert run_date(pg_world.runtime, D1, now=pg_world.at(D2, "01:00:00")).status == "completed"
     started = pg_world.at(D1, "23:00:00")
+    with pg_world.runtime.db.engine.begin() as conn:
+        agent = conn.execute(
+            sa.text("INSERT INTO user_agents (user_agent) VALUES ('copy') RETURNING id")
+        ).scalar_one()
     row = "\t".join(
         [
+            started.isoformat(),
+            (started + timedelta(seconds=30)).isoformat(),
             str(uuid.uuid4()),
             D1.isoformat(),
             str(site.video),
             "\\N",
-            "10.7.0.1",
-            "copy",
-            started.isoformat(),
-            (started + timedelta(seconds=30)).isoformat(),
+            str(agent),
             "0",
+            "30000",
             "30",
-            "30",
+            "10.7.0.1",
+            "{30}",
+            f"{{{site.ad}}}",
         ]
     )
     columns = (
-        "session_id, business_date, video_id, viewer_id, ip, user_agent, started_at, ended_at, "
-        "start_position_seconds, end_position_seconds, watched_seconds"
+        "started_at, ended_at, session_id, business_date, video_id, viewer_id, user_agent_id, "
+        "start_position_ms, end_position_ms, watched_seconds, ip, ad_positions, ad_ids"
     )
     with pg_world.runtime.db.engine.begin() as conn:
         driver = conn.connection.driver_connection

@@ -6,11 +6,20 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from streamsettle.db.models import BatchRun, DailySettlement, Video, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import (
+    DailySettlement,
+    DailyVideoAdStats,
+    DailyVideoStats,
+    PeriodVideoStats,
+    Video,
+    ViewClassification,
+    WatchLog,
+)
 from streamsettle.domain.money import truncate_krw
 from streamsettle.domain.pricing import DEFAULT_RATE_CARD, price_views
 from streamsettle.domain.views import LogKey, ViewKind, classify_views
@@ -73,7 +82,6 @@ def test_rows_agree_with_the_reference_rules(world: World) -> None:
         logs = session.execute(
             sa.select(WatchLog, Video.creator_id).join(Video, Video.id == WatchLog.video_id)
         ).all()
-        slots = session.execute(sa.select(WatchLogAdSlot)).scalars().all()
         settlements = {
             s.video_id: s
             for s in session.scalars(
@@ -99,11 +107,12 @@ def test_rows_agree_with_the_reference_rules(world: World) -> None:
         sid for sid, kind in kinds.items() if kind is ViewKind.COUNTED
     }
     views = Counter(w.video_id for w, _ in logs if str(w.session_id) in counted)
-    video_of = {str(w.session_id): w.video_id for w, _ in logs}
     pair_views = Counter(
-        (video_of[str(s.session_id)], s.ad_id)
-        for s in slots
-        if str(s.session_id) in counted and s.ad_id is not None
+        (w.video_id, ad)
+        for w, _ in logs
+        if str(w.session_id) in counted
+        for ad in w.ad_ids or []
+        if ad is not None
     )
     card = DEFAULT_RATE_CARD
     assert {v: s.views for v, s in settlements.items() if s.views} == dict(views)
@@ -130,7 +139,6 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
     names = Counter(step.name for step in run.steps)
     assert names == {
         "flush": 1,
-        "classify": 3,
         "video_stats": 3,
         "ad_stats": 1,
         "settle": 3,
@@ -138,7 +146,17 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
         "statement_adjustments": 1,
     }
     assert all(step.status == "completed" and step.finished_at for step in run.steps)
-    classify_rows = sum(s.rows for s in run.steps if s.name == "classify")
-    assert classify_rows == 400
-    with pg_world.runtime.db.session() as session:
-        assert session.get(BatchRun, run.id) is not None
+
+    # The step writes the logs that did not count, the day's statistics, and the week and
+    # month so far (D is a Monday: its week has D alone).
+    def count(model: Any, *where: Any) -> int:
+        with pg_world.runtime.db.session() as session:
+            return session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+    uncounted = count(ViewClassification, ViewClassification.business_date == D)
+    assert 0 < uncounted < 400
+    stats = count(DailyVideoStats, DailyVideoStats.business_date == D)
+    periods = count(PeriodVideoStats, PeriodVideoStats.period_start.in_([D, D.replace(day=1)]))
+    pairs = count(DailyVideoAdStats, DailyVideoAdStats.business_date == D)
+    written = uncounted + stats + pairs + periods
+    assert sum(s.rows for s in run.steps if s.name == "video_stats") == written

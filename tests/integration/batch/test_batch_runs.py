@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from streamsettle import faults
 from streamsettle.cli import app
 from streamsettle.config import get_settings
-from streamsettle.db.models import BatchRun, DailySettlement, DailyVideoStats
+from streamsettle.db.models import BatchRun, DailySettlement, DailyVideoStats, WatchLogArchive
 from streamsettle.errors import BatchRefused
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import BatchEvent, prepare_run, run_date, run_range, runner, steps
@@ -56,6 +56,18 @@ def test_dates_before_any_watch_log_need_no_previous_day(world: World) -> None:
     _day(world, D3)
     assert run_date(world.runtime, D1).status == "completed"  # nothing to settle: fine
     assert run_date(world.runtime, D3).status == "completed"  # the first date with logs
+
+
+def test_an_archived_day_is_refused(world: World) -> None:
+    """Its logs are out of the database: a run would settle it to nothing."""
+    _day(world, D1, views=3)
+    assert run_date(world.runtime, D1).status == "completed"
+    settled = world.snapshot(D1)
+    with world.runtime.db.session() as session:
+        session.add(WatchLogArchive(business_date=D1, path="a.parquet", rows=3, sha256="0" * 64))
+    with pytest.raises(BatchRefused, match=r"2024-04-01 are archived .* restore them first"):
+        run_date(world.runtime, D1)
+    assert world.snapshot(D1) == settled  # the settled results stay
 
 
 def test_refuses_a_day_that_is_not_over(world: World) -> None:
@@ -165,7 +177,7 @@ def test_a_killed_run_is_taken_over_as_stale_and_gives_the_same_rows(pg_world: W
     (dead,) = _runs(runtime)
     assert dead.status == "running"  # nobody told the repository: the process just died
     assert {s.name for s in dead.steps if s.status == "completed"} == {
-        "flush", "classify", "video_stats", "ad_stats",
+        "flush", "video_stats", "ad_stats",
     }  # fmt: skip
     assert pg_world.one(DailyVideoStats, business_date=D1, video_id=video).views == 3
     with runtime.db.session() as session:

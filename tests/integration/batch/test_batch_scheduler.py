@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from streamsettle.db import partitions
 from streamsettle.db.models import BatchRun
+from streamsettle.services.batch import repository as repo
+from streamsettle.services.batch import scheduler
 from streamsettle.services.batch.scheduler import acquire_lease, due_dates, release_lease, tick
 from streamsettle.workers import background_workers
 from tests.integration.batch.batch_world import World
@@ -95,3 +98,27 @@ def test_serve_runs_the_scheduler_as_a_background_worker(world: World) -> None:
     workers = background_workers(world.runtime, flusher=False, scheduler=True)
     assert [w.name for w in workers] == ["scheduler"]
     assert background_workers(world.runtime, flusher=False, scheduler=False) == []
+
+
+def test_each_tick_makes_the_day_partitions_from_yesterday_to_a_week_ahead(
+    pg_world: World,
+) -> None:
+    now = pg_world.at(date(2031, 3, 10), "09:00:00")
+    tick(pg_world.runtime, holder="h", now=now)
+    with pg_world.runtime.db.engine.connect() as conn:
+        days = [d for d in partitions.attached_days(conn) if d.year == 2031]
+    assert days == [date(2031, 3, 9) + timedelta(days=i) for i in range(9)]
+    # A later tick finds them made, and adds the one new day ahead.
+    assert scheduler.ensure_partitions(pg_world.runtime, now + timedelta(days=1)) == [
+        date(2031, 3, 18)
+    ]
+    assert scheduler.ensure_partitions(pg_world.runtime, now + timedelta(days=1)) == []
+
+
+def test_the_first_day_with_logs_skips_empty_partitions(pg_world: World) -> None:
+    with pg_world.runtime.db.engine.begin() as conn:
+        partitions.ensure_days(conn, [D1 - timedelta(days=2), D1 - timedelta(days=1)])
+    _log(pg_world, D1)
+    _log(pg_world, D2)
+    with pg_world.runtime.db.session() as session:
+        assert repo.first_log_date(session) == D1

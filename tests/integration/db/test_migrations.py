@@ -2,75 +2,55 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import make_url
 
 from streamsettle.db.base import Base
 from streamsettle.db.migrate import downgrade, upgrade
 
-PG_ADMIN_URL = os.environ.get(
-    "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+
+@contextmanager
+def _connection(url: str) -> Iterator[sa.Connection]:
+    """A connection of its own engine, disposed after: the scratch database can be dropped."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
-@pytest.fixture
-def scratch_pg_url() -> Iterator[str]:
-    name = f"streamsettle_migrations_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture
-def scratch_sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'migrations.db'}"
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with _connection(url) as connection:
+        return [tuple(row) for row in connection.execute(sa.text(sql))]
 
 
 def _table_names(url: str) -> set[str]:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
+    with _connection(url) as connection:
+        return set(sa.inspect(connection).get_table_names())
 
 
 def _schema_drift(url: str) -> list[object]:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": False})
-            return list(compare_metadata(context, Base.metadata))
-    finally:
-        engine.dispose()
+    with _connection(url) as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        return list(compare_metadata(context, Base.metadata))
 
 
 def _default_rate_card_prices(url: str) -> list[tuple[str, int, str]]:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT kind, from_views, unit_price FROM rate_card_tiers "
-                    "WHERE rate_card_id = 1 ORDER BY kind, from_views"
-                )
-            ).all()
-        # SQLite keeps NUMERIC as REAL; str() of the stored value is still the exact price.
-        return [(kind, int(f), f"{Decimal(str(p)).normalize():f}") for kind, f, p in rows]
-    finally:
-        engine.dispose()
+    rows = _rows(
+        url,
+        "SELECT kind, from_views, unit_price FROM rate_card_tiers "
+        "WHERE rate_card_id = 1 ORDER BY kind, from_views",
+    )
+    # SQLite keeps NUMERIC as REAL; str() of the stored value is still the exact price.
+    return [(kind, int(f), f"{Decimal(str(p)).normalize():f}") for kind, f, p in rows]
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
@@ -103,7 +83,6 @@ def test_0003_rolls_up_days_settled_before_it(
     """Weeks are ISO weeks (Monday first) and months calendar months, on both databases."""
     url = scratch_pg_url if backend == "postgresql" else scratch_sqlite_url
     upgrade(url, "0002")
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
     days = [  # 2024-04-28 is a Sunday; the week of Monday 04-29 ends on Sunday 05-05
         ("2024-04-28", 1, 5),
         ("2024-04-29", 1, 2),
@@ -112,7 +91,7 @@ def test_0003_rolls_up_days_settled_before_it(
         ("2024-05-05", 2, 7),
         ("2024-05-06", 2, 1),
     ]
-    with engine.begin() as connection:
+    with _connection(url) as connection, connection.begin():
         connection.execute(
             sa.text(
                 "INSERT INTO users (id, email, display_name, created_at) "
@@ -143,20 +122,16 @@ def test_0003_rolls_up_days_settled_before_it(
             [{"video": 1, "views": 3}, {"video": 2, "views": 4}],
         )
     upgrade(url)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.text(
-                "SELECT period, period_start, video_id, views, watched_seconds "
-                "FROM period_video_stats ORDER BY period, period_start, video_id"
-            )
-        ).all()
-        creators = connection.execute(
-            sa.text(
-                "SELECT business_date, creator_id, views, ad_views, video_amount, ad_amount, "
-                "total_amount FROM daily_creator_settlements"
-            )
-        ).all()
-    engine.dispose()
+    rows = _rows(
+        url,
+        "SELECT period, period_start, video_id, views, watched_seconds "
+        "FROM period_video_stats ORDER BY period, period_start, video_id",
+    )
+    creators = _rows(
+        url,
+        "SELECT business_date, creator_id, views, ad_views, video_amount, ad_amount, "
+        "total_amount FROM daily_creator_settlements",
+    )
     assert [(str(d), *rest) for d, *rest in creators] == [("2024-04-30", 1, 7, 4, 7, 40, 47)]
     assert [(p, str(start), v, n, w) for p, start, v, n, w in rows] == [
         ("month", "2024-04-01", 1, 10, 100),

@@ -12,12 +12,14 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parents[3]
 PG_URL = os.environ.get(
     "STREAMSETTLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
+REDIS_URL = os.environ.get("STREAMSETTLE_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
 
 # Our own prefix, so that other runs' databases never count as ours.
 PREFIX = f"streamsettle_bench_t{os.getpid()}_"
@@ -57,16 +59,37 @@ def test_quick_load_prints_one_valid_json_line_with_its_reference() -> None:
     (record,) = _lines(done.stdout)
     assert record["name"] == "load"
     assert record["sizes"]["watch_logs"] == 3_000
-    assert record["sizes"]["watch_log_ad_slots"] > 0
+    assert record["sizes"]["slots_reached"] > 0
     assert record["seconds"] > 0 and record["rows_per_second"] > 0
     assert record["reference"]["seconds"] > 0
     floor = record["server_floor"]
-    assert floor["rows"] == 3_000 + record["sizes"]["watch_log_ad_slots"]
+    assert floor["rows"] == 3_000
     assert floor["seconds"] > 0
     assert "generate_series" in record["reference"]["name"]
     assert record["indexes"].startswith("dropped before the load")
+    # Every timed section: drop, load, the partitions' keys, the parent's.
+    for phases in (record["phases"], floor["phases"], record["reference"]["phases"]):
+        assert {"drop_keys", "load", "rebuild_partitions", "rebuild_parents"} <= phases.keys()
+    assert record["python_side_one_stream"]["rows_per_second"] > 0
     machine = record["machine"]
     assert machine["cpu_count"] >= 1 and machine["pg_version"] and machine["ram_gib"] > 0
+    assert _our_databases() == []
+
+
+def test_quick_flusher_stores_every_session_and_leaves_its_redis_database_empty() -> None:
+    done = _run("-m", "bench", "--quick", "--only", "flusher", "--", "--sessions", "500")
+    assert done.returncode == 0, done.stderr
+    (record,) = _lines(done.stdout)
+    assert record["name"] == "flusher"
+    # ``stored`` is counted in the database after the flush.
+    assert record["sessions"] == record["stored"] == record["sizes"]["sessions"] == 500
+    assert record["passes"] >= 1 and record["batch_size"] == 1000
+    # Seeded sessions: the same heartbeats and slots reached on every run.
+    assert record["sizes"]["heartbeats"] == 2224
+    assert record["sizes"]["sessions_with_ad_slots_reached"] == 123
+    assert record["seconds"] > 0 and record["logs_per_second"] > 0
+    assert record["reference"]["share_of_flush"] > 0
+    assert redis.Redis.from_url(f"{REDIS_URL}/{record['redis_db']}").dbsize() == 0
     assert _our_databases() == []
 
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from streamsettle.db.models import AdSlot, Video, WatchLog
+from streamsettle.db.partitions import ensure_days
 from streamsettle.errors import InvalidInput
 from streamsettle.runtime import Runtime
 from streamsettle.synthetic import GenerationPlan, generate
 from streamsettle.synthetic.indexes import capture
+from streamsettle.synthetic.model import (
+    Shares,
+    Tables,
+    Unit,
+    draw,
+    zipf_cumulative,
+    zipf_guide,
+)
+from streamsettle.synthetic.plan import business_days
 from streamsettle.synthetic.run import conninfo
 from streamsettle.synthetic.streams import StreamFailed
 
@@ -29,28 +41,34 @@ VIOLATIONS = {
         WHERE watched_seconds > extract(epoch FROM ended_at - started_at)""",
     "watched beyond the positions moved": """
         SELECT count(*) FROM watch_logs
-        WHERE watched_seconds > end_position_seconds - start_position_seconds""",
+        WHERE watched_seconds * 1000 > end_position_ms - start_position_ms""",
     "positions outside [0, duration] or end before start": """
         SELECT count(*) FROM watch_logs w JOIN videos v ON v.id = w.video_id
-        WHERE w.start_position_seconds < 0 OR w.end_position_seconds > v.duration_seconds
-           OR w.end_position_seconds < w.start_position_seconds""",
-    "slot row that is not a slot of the video with its ad": """
-        SELECT count(*) FROM watch_log_ad_slots s
-        JOIN watch_logs w USING (session_id)
-        LEFT JOIN ad_slots a ON a.video_id = w.video_id AND a.position_seconds = s.position_seconds
-        WHERE a.video_id IS NULL OR a.ad_id IS DISTINCT FROM s.ad_id""",
+        WHERE w.start_position_ms < 0 OR w.end_position_ms > v.duration_seconds * 1000
+           OR w.end_position_ms < w.start_position_ms""",
+    "slot arrays empty, of different lengths or not ascending": """
+        SELECT count(*) FROM watch_logs
+        WHERE (ad_positions IS NULL) <> (ad_ids IS NULL)
+           OR cardinality(ad_positions) = 0
+           OR cardinality(ad_positions) <> cardinality(ad_ids)
+           OR ad_positions <> ARRAY(SELECT p FROM unnest(ad_positions) p ORDER BY p)""",
+    "slot reached that is not a slot of the video with its ad": """
+        SELECT count(*) FROM watch_logs w
+        CROSS JOIN LATERAL unnest(w.ad_positions, w.ad_ids) AS s(position, ad)
+        LEFT JOIN ad_slots a ON a.video_id = w.video_id AND a.position_seconds = s.position
+        WHERE a.video_id IS NULL OR a.ad_id IS DISTINCT FROM s.ad""",
     "slot not passed by the playback (start < p <= end)": """
-        SELECT count(*) FROM watch_log_ad_slots s JOIN watch_logs w USING (session_id)
-        WHERE s.position_seconds <= w.start_position_seconds
-           OR s.position_seconds > w.end_position_seconds""",
+        SELECT count(*) FROM watch_logs w, unnest(w.ad_positions) AS p
+        WHERE p * 1000 <= w.start_position_ms OR p * 1000 > w.end_position_ms""",
     "slot passed but missing": """
         SELECT count(*) FROM watch_logs w
         JOIN ad_slots a ON a.video_id = w.video_id
-         AND a.position_seconds > w.start_position_seconds
-         AND a.position_seconds <= w.end_position_seconds
-        LEFT JOIN watch_log_ad_slots s
-          ON s.session_id = w.session_id AND s.position_seconds = a.position_seconds
-        WHERE s.session_id IS NULL""",
+         AND a.position_seconds * 1000 > w.start_position_ms
+         AND a.position_seconds * 1000 <= w.end_position_ms
+        WHERE NOT coalesce(a.position_seconds = ANY(w.ad_positions), false)""",
+    "user agent not in the dictionary": """
+        SELECT count(*) FROM watch_logs w
+        WHERE NOT EXISTS (SELECT 1 FROM user_agents u WHERE u.id = w.user_agent_id)""",
     "default slots not every 300 s below the duration": """
         SELECT count(*) FROM videos v
         WHERE (SELECT count(*) FROM ad_slots a WHERE a.video_id = v.id)
@@ -79,6 +97,8 @@ def _scalar(runtime: Runtime, query: str) -> int:
 def test_postgres_rows_break_no_rule(runtime: Runtime) -> None:
     result = generate(runtime, PLAN, streams=2)
     assert result.watch_logs == _scalar(runtime, "SELECT count(*) FROM watch_logs") == 10_000
+    reached = "SELECT sum(cardinality(ad_positions)) FROM watch_logs"
+    assert _scalar(runtime, reached) == result.slots_reached > 0
     broken = {rule: _scalar(runtime, query) for rule, query in VIOLATIONS.items()}
     assert broken == dict.fromkeys(VIOLATIONS, 0)
     days = _scalar(runtime, "SELECT count(DISTINCT business_date) FROM watch_logs")
@@ -108,18 +128,38 @@ def test_popularity_is_zipf_like(runtime: Runtime) -> None:
     assert counts[0] > 10 * counts[len(counts) // 2]
 
 
-def test_rebuild_indexes_restores_the_migrated_keys_indexes_and_foreign_keys(
-    runtime: Runtime,
-) -> None:
+PARTITION_KEYS = """
+    SELECT c.relname, k.contype, k.conname, k.convalidated, k.conparentid <> 0
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype IN ('p', 'f')
+    WHERE i.inhparent = 'watch_logs'::regclass ORDER BY 1, 2, 3"""
+
+
+def test_rebuild_indexes_restores_the_migrated_keys_and_foreign_keys(runtime: Runtime) -> None:
     import psycopg
 
     dsn = conninfo(runtime.settings.database_url)
+    # Days 1 and 2 exist before the load (with their keys), day 3 is created by it.
+    with runtime.db.engine.begin() as connection:
+        ensure_days(connection, [date(2026, 10, 31), date(2026, 11, 1)])
     with psycopg.connect(dsn) as connection:
         before = capture(connection)
-    assert len(before.primary_keys) >= 2 and len(before.foreign_keys) >= 4
+    assert [name for _, name, _ in before.primary_keys] == ["pk_watch_logs"]
+    assert len(before.foreign_keys) == 3
     generate(runtime, PLAN, streams=2, rebuild_indexes=True)
     with psycopg.connect(dsn) as connection:
         assert capture(connection) == before
+        keys = connection.execute(PARTITION_KEYS).fetchall()
+    # Every partition has its own key and the three foreign keys, valid and attached to the
+    # parent's, named as PostgreSQL names them for a partition it creates.
+    expected = []
+    for day in ("20261031", "20261101", "20261102"):
+        partition = f"watch_logs_d{day}"
+        expected += [(partition, "f", name, True, True) for _, name, _ in before.foreign_keys]
+        expected.append((partition, "p", f"{partition}_pkey", True, True))
+    # (Other tests' days stay as empty partitions: a truncation keeps them.)
+    ours = {row[0] for row in expected}
+    assert sorted(key for key in keys if key[0] in ours) == sorted(expected)
     assert _scalar(runtime, "SELECT count(*) FROM watch_logs") == 10_000
     broken = {rule: _scalar(runtime, query) for rule, query in VIOLATIONS.items()}
     assert broken == dict.fromkeys(VIOLATIONS, 0)
@@ -133,36 +173,38 @@ def test_sqlite_falls_back_to_executemany_with_the_same_rules(sqlite_runtime: Ru
     assert (result.watch_logs, result.streams) == (800, 1)
     with sqlite_runtime.db.engine.connect() as connection:
         logs = connection.execute(
-            sa.text(
-                "SELECT w.session_id, w.business_date, w.started_at, w.ended_at, "
-                "w.watched_seconds, w.start_position_seconds, w.end_position_seconds, "
-                "v.duration_seconds FROM watch_logs w JOIN videos v ON v.id = w.video_id"
-            )
+            sa.select(
+                WatchLog.business_date,
+                WatchLog.started_at,
+                WatchLog.ended_at,
+                WatchLog.watched_seconds,
+                WatchLog.start_position_ms,
+                WatchLog.end_position_ms,
+                WatchLog.ad_positions,
+                WatchLog.ad_ids,
+                Video.duration_seconds,
+                Video.id,
+            ).join(Video, Video.id == WatchLog.video_id)
         ).all()
-        slots = connection.execute(
-            sa.text(
-                "SELECT s.position_seconds, w.start_position_seconds, w.end_position_seconds, "
-                "s.ad_id, a.ad_id FROM watch_log_ad_slots s "
-                "JOIN watch_logs w ON w.session_id = s.session_id "
-                "JOIN ad_slots a ON a.video_id = w.video_id "
-                "AND a.position_seconds = s.position_seconds"
+        placed = {
+            (video, position): ad
+            for video, position, ad in connection.execute(
+                sa.select(AdSlot.video_id, AdSlot.position_seconds, AdSlot.ad_id)
             )
-        ).all()
-        slot_rows = connection.execute(sa.text("SELECT count(*) FROM watch_log_ad_slots"))
-        assert slot_rows.scalar_one() == len(slots) == result.watch_log_ad_slots > 0
+        }
     assert len(logs) == 800
     seoul = ZoneInfo("Asia/Seoul")
-    for _sid, day, started, ended, watched, start, end, duration in logs:
-        # SQLite hands back the stored UTC text of the timestamps.
-        started_at = datetime.fromisoformat(started).replace(tzinfo=UTC)
-        ended_at = datetime.fromisoformat(ended).replace(tzinfo=UTC)
-        assert str(day) == started_at.astimezone(seoul).date().isoformat()
-        assert watched <= (ended_at - started_at).total_seconds()
-        assert 0 <= float(start) <= float(end) <= duration
-        assert watched <= float(end) - float(start)
-    for position, start, end, ad, placed in slots:
-        assert float(start) < position <= float(end)
-        assert ad == placed
+    reached = 0
+    for day, started, ended, watched, start, end, positions, ads, duration, video in logs:
+        assert day == started.astimezone(seoul).date()
+        assert watched <= (ended - started).total_seconds()
+        assert 0 <= start <= end <= duration * 1000
+        assert watched * 1000 <= end - start
+        expected = [p for p in range(300, duration, 300) if start < p * 1000 <= end]
+        assert positions == (expected or None)
+        assert ads == ([placed[(video, p)] for p in expected] or None)
+        reached += len(expected)
+    assert reached == result.slots_reached > 0
 
 
 def test_business_date_follows_the_configured_time_zone_across_dst(runtime: Runtime) -> None:
@@ -206,10 +248,13 @@ def test_without_active_ads_slots_are_reached_with_no_ad(runtime: Runtime) -> No
         videos=10, creators=2, days=1, logs_per_day=1_000, start_date=date(2026, 1, 1), ads=0
     )
     result = generate(runtime, plan)
-    assert result.watch_log_ad_slots > 0
+    assert result.slots_reached > 0
     assert _scalar(runtime, "SELECT count(*) FROM ad_slots WHERE ad_id IS NOT NULL") == 0
-    assert _scalar(runtime, "SELECT count(*) FROM watch_log_ad_slots WHERE ad_id IS NOT NULL") == 0
-    assert _scalar(runtime, "SELECT count(*) FROM watch_log_ad_slots") == result.watch_log_ad_slots
+    ads = "SELECT count(*) FROM watch_logs, unnest(ad_ids) AS a WHERE a IS NOT NULL"
+    assert _scalar(runtime, ads) == 0
+    assert (
+        _scalar(runtime, "SELECT sum(cardinality(ad_ids)) FROM watch_logs") == result.slots_reached
+    )
 
 
 @pytest.mark.parametrize("streams", [1, 2])
@@ -224,3 +269,58 @@ def test_a_refused_copy_is_a_clear_error_from_any_stream(runtime: Runtime, strea
         with runtime.db.engine.begin() as connection:
             connection.execute(sa.text("ALTER TABLE watch_logs DROP CONSTRAINT test_refuse"))
     assert _scalar(runtime, "SELECT count(*) FROM watch_logs") == 0
+
+
+def _seed_with_a_repeat_after_midnight(logs: int) -> int:
+    """A seed whose first unit has a repeat that starts after midnight (the start times
+    and repeats depend on the seed and the unit only, not on the catalogue)."""
+    tables = Tables(
+        seed=0,
+        run_tag="00000000",
+        shares=Shares(),
+        days=business_days(date(2026, 5, 1), 1, ZoneInfo("Asia/Seoul")),
+        video_ids=np.arange(1, 11, dtype=np.int32),
+        video_durations=np.full(10, 600, dtype=np.int32),
+        video_creators=np.ones(10, dtype=np.int64),
+        creator_ips=np.zeros(10, dtype=np.uint32),
+        popular_videos=np.arange(10, dtype=np.int64),
+        popularity_cum=zipf_cumulative(10, 1.0),
+        popularity_guide=zipf_guide(zipf_cumulative(10, 1.0)),
+        viewer_ids=np.arange(1, 101, dtype=np.int64),
+        ad_ids=np.arange(1, 3, dtype=np.int64),
+        agent_ids=np.arange(1, 8, dtype=np.int64),
+    )
+    for seed in range(10_000):
+        tables.seed = seed
+        if draw(tables, Unit(0, 0, logs)).today < logs:
+            return seed
+    raise AssertionError("no seed with a repeat after midnight")
+
+
+def test_repeats_after_midnight_go_to_the_next_days_partition(runtime: Runtime) -> None:
+    seed = _seed_with_a_repeat_after_midnight(5_000)
+    plan = GenerationPlan(
+        videos=10, creators=2, days=1, logs_per_day=5_000, start_date=date(2026, 5, 1), seed=seed
+    )
+    generate(runtime, plan, streams=2)
+    spilled = _scalar(runtime, "SELECT count(*) FROM watch_logs_d20260502")
+    assert spilled > 0
+    assert _scalar(runtime, "SELECT count(*) FROM watch_logs_d20260501") == 5_000 - spilled
+    broken = {rule: _scalar(runtime, query) for rule, query in VIOLATIONS.items()}
+    assert broken == dict.fromkeys(VIOLATIONS, 0)
+
+
+def test_generated_days_already_settled_are_marked_for_a_rerun(runtime: Runtime) -> None:
+    with runtime.db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO batch_runs (business_date, status, partitions, worker, started_at, "
+                "heartbeat_at, finished_at) VALUES ('2026-10-31', 'completed', 1, 'test', "
+                "now(), now(), now())"
+            )
+        )
+    generate(runtime, PLAN, streams=2)
+    with runtime.db.engine.connect() as connection:
+        marked = connection.execute(sa.text("SELECT business_date, version FROM rerun_marks")).all()
+    # Day 1 (2026-10-31) was settled: marked once; day 2 was not.
+    assert marked == [(date(2026, 10, 31), 1)]

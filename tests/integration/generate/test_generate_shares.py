@@ -22,7 +22,7 @@ def _kinds(runtime: Runtime) -> tuple[Counter[ViewKind], int, int]:
             )
         ).all()
     logs = [
-        LogKey(str(sid), video, viewer, ip, started, creator)
+        LogKey(str(sid), video, viewer, str(ip), started, creator)
         for sid, video, viewer, ip, started, creator in rows
     ]
     kinds = classify_views(logs, runtime.settings.repeat_view_window_seconds)

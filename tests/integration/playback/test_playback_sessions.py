@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import ResumePosition, WatchLog
 from streamsettle.services.ingest.flusher import close_and_flush_day, flush_once
 from streamsettle.sessions.redis_store import LoopReporters
 from tests.integration.playback.playback_stack import T0, Stack
@@ -22,12 +22,8 @@ def logs(stack: Stack) -> list[WatchLog]:
 
 def slot_hits(stack: Stack, session_id: str) -> list[tuple[int, int | None]]:
     with stack.runtime.db.session() as s:
-        rows = s.execute(
-            select(WatchLogAdSlot.position_seconds, WatchLogAdSlot.ad_id)
-            .where(WatchLogAdSlot.session_id == uuid.UUID(session_id))
-            .order_by(WatchLogAdSlot.position_seconds)
-        ).all()
-    return [(p, a) for p, a in rows]
+        log = s.scalars(select(WatchLog).where(WatchLog.session_id == uuid.UUID(session_id))).one()
+        return log.ad_slots
 
 
 def test_start_answers_the_contract(stack: Stack) -> None:
@@ -64,7 +60,7 @@ def test_full_session_becomes_one_exact_watch_log(stack: Stack) -> None:
     assert str(log.session_id) == sid
     assert log.video_id == stack.world.video_id
     assert log.viewer_id is None
-    assert log.ip == "testclient"
+    assert log.ip == "0.0.0.0"  # the test client has no address
     assert log.user_agent == "testclient"
     assert log.business_date == date(2026, 11, 1)
     assert log.started_at == T0

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from streamsettle.db.models import ResumePosition, WatchLog, WatchLogAdSlot
+from streamsettle.db.models import ResumePosition, WatchLog
 from streamsettle.services.ingest.flusher import flush_once
 from tests.integration.playback.playback_stack import T0, Stack
 
@@ -23,9 +23,8 @@ def test_a_stop_is_a_watch_log_before_its_answer(stack: Stack) -> None:
     assert stopped.status_code == 200, stopped.text
     answer = stopped.json()
     with stack.runtime.db.session() as s:
-        log = s.get(WatchLog, uuid.UUID(sid))
-        assert log is not None
-        hits = list(s.scalars(select(WatchLogAdSlot.position_seconds)))
+        log = s.scalars(select(WatchLog).where(WatchLog.session_id == uuid.UUID(sid))).one()
+        hits = [position for position, _ in log.ad_slots]
     assert log.watched_seconds == answer["watched_seconds"] == 30  # 10 + 12 + 8.25, floored
     assert log.end_position_seconds == Decimal("318.250")
     assert log.ended_at == T0 + timedelta(seconds=28)
@@ -60,5 +59,5 @@ def test_stops_again_and_the_flusher_store_one_watch_log(stack: Stack) -> None:
     assert stack.stop(sid, 4, 50, at=50).json() == first.json()  # from the watch log now
     with stack.runtime.db.session() as s:
         assert s.scalar(select(func.count()).select_from(WatchLog)) == 1
-        log = s.get(WatchLog, uuid.UUID(sid))
+        log = s.scalars(select(WatchLog).where(WatchLog.session_id == uuid.UUID(sid))).one()
     assert log is not None and log.watched_seconds == 20

@@ -7,27 +7,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from streamsettle.db.models import (
-    DailySettlement,
-    Statement,
-    StatementAdjustment,
-    StatementDay,
-    StatementLine,
-    StatementMonth,
-    WatchLog,
-)
+from streamsettle.db import models as m
 from streamsettle.domain.periods import DateRange
 from streamsettle.services.batch import run_date
 from tests.integration.batch.batch_world import World
 
-FROZEN = (StatementMonth, Statement, StatementLine, StatementDay)
+FROZEN = (m.StatementMonth, m.Statement, m.StatementLine, m.StatementDay)
 
 
 def settle(world: World, start: date, end: date) -> None:
     """Settle ``start..end`` in order: days with watch logs by a real batch run, empty days
     by a completed run recorded now (what a run of an empty day amounts to)."""
     with world.runtime.db.session() as session:
-        with_logs = set(session.scalars(sa.select(WatchLog.business_date).distinct()))
+        with_logs = set(session.scalars(sa.select(m.WatchLog.business_date).distinct()))
     for day in DateRange(start, end).days():
         if day in with_logs:
             run = run_date(world.runtime, day)
@@ -50,9 +42,9 @@ def daily_totals(world: World) -> dict[tuple[date, int], int]:
     with world.runtime.db.session() as session:
         rows = session.execute(
             sa.select(
-                DailySettlement.business_date,
-                DailySettlement.video_id,
-                DailySettlement.total_amount,
+                m.DailySettlement.business_date,
+                m.DailySettlement.video_id,
+                m.DailySettlement.total_amount,
             )
         ).all()
     return {(d, v): int(t) for d, v, t in rows}
@@ -60,7 +52,7 @@ def daily_totals(world: World) -> dict[tuple[date, int], int]:
 
 def adjustments(world: World) -> list[dict[str, Any]]:
     with world.runtime.db.session() as session:
-        rows = session.scalars(sa.select(StatementAdjustment).order_by(StatementAdjustment.id))
+        rows = session.scalars(sa.select(m.StatementAdjustment).order_by(m.StatementAdjustment.id))
         return [
             {
                 "statement_month": a.statement_month,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Cookie, Response, status
 from fastapi.responses import RedirectResponse
 
 from streamsettle.api.deps import Claims, CurrentUser
+from streamsettle.api.openapi import errors
 from streamsettle.api.schemas.auth import (
     LoginRequest,
     LogoutRequest,
@@ -25,23 +26,28 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 OIDC_COOKIE = "streamsettle_oidc_state"
 OIDC_COOKIE_PATH = "/api/v1/auth/oidc"
+_PROVIDER_ERRORS = {
+    404: "unknown or unconfigured provider",
+    503: "the identity provider is unreachable or misbehaves",
+}
 
 
 @router.post(
     "/auth/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses={
-        409: {"description": "an account with this email exists"},
-        422: {
-            "description": "invalid input, or a password the policy refuses (too short, "
-            "too common, one character repeated, the email or name)"
-        },
-        503: {
-            "description": "PostgreSQL is unavailable, or too many passwords are being "
-            "hashed (Retry-After)"
-        },
-    },
+    responses=errors(
+        {
+            409: "an account with this email exists",
+            422: (
+                "invalid input, or a password the policy refuses (too short, "
+                "too common, one character repeated, the email or name)"
+            ),
+            503: (
+                "PostgreSQL is unavailable, or too many passwords are being hashed (Retry-After)"
+            ),
+        }
+    ),
 )
 def signup(body: SignupCreate, session: DbSession, runtime: RuntimeDep) -> UserPublic:
     """Create an account (viewer, creator and/or advertiser; never admin). The password
@@ -61,17 +67,19 @@ def signup(body: SignupCreate, session: DbSession, runtime: RuntimeDep) -> UserP
 @router.post(
     "/auth/login",
     response_model=TokenPairPublic,
-    responses={
-        401: {"description": "incorrect email or password"},
-        429: {
-            "description": "too many logins from this address or for this account; "
-            "Retry-After tells when to try again"
-        },
-        503: {
-            "description": "PostgreSQL or Redis is unavailable, or too many passwords are "
-            "being checked (Retry-After)"
-        },
-    },
+    responses=errors(
+        {
+            401: "incorrect email or password",
+            429: (
+                "too many logins from this address or for this account; "
+                "Retry-After tells when to try again"
+            ),
+            503: (
+                "PostgreSQL or Redis is unavailable, or too many passwords are "
+                "being checked (Retry-After)"
+            ),
+        }
+    ),
 )
 def login(
     body: LoginRequest, session: DbSession, runtime: RuntimeDep, ip: ClientIp
@@ -84,13 +92,15 @@ def login(
 @router.post(
     "/auth/refresh",
     response_model=TokenPairPublic,
-    responses={
-        401: {"description": "an invalid, expired, spent or revoked refresh token"},
-        429: {
-            "description": "too many refreshes from this address or for this user; "
-            "Retry-After tells when to try again"
-        },
-    },
+    responses=errors(
+        {
+            401: "an invalid, expired, spent or revoked refresh token",
+            429: (
+                "too many refreshes from this address or for this user; "
+                "Retry-After tells when to try again"
+            ),
+        }
+    ),
 )
 def refresh(body: RefreshRequest, runtime: RuntimeDep, ip: ClientIp) -> TokenPairPublic:
     """A new pair for a refresh token; reusing a spent one revokes its whole family."""
@@ -116,10 +126,7 @@ def _redirect_uri(settings: Settings, provider: str) -> str:
     "/auth/oidc/{provider}/login",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses={
-        404: {"description": "unknown or unconfigured provider"},
-        503: {"description": "the identity provider is unreachable or misbehaves"},
-    },
+    responses=errors(_PROVIDER_ERRORS),
 )
 def oidc_login(provider: str, settings: SettingsDep) -> RedirectResponse:
     """Redirect to the identity provider; the login state rides in a signed cookie."""
@@ -140,12 +147,13 @@ def oidc_login(provider: str, settings: SettingsDep) -> RedirectResponse:
 @router.get(
     "/auth/oidc/{provider}/callback",
     response_model=TokenPairPublic,
-    responses={
-        401: {"description": "the login failed or its state does not match"},
-        404: {"description": "unknown or unconfigured provider"},
-        409: {"description": "the identity's email belongs to another account"},
-        503: {"description": "the identity provider is unreachable or misbehaves"},
-    },
+    responses=errors(
+        {
+            401: "the login failed or its state does not match",
+            409: "the identity's email belongs to another account",
+            **_PROVIDER_ERRORS,
+        }
+    ),
 )
 def oidc_callback(
     provider: str,

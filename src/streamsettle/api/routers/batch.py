@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.api.openapi import errors
 from streamsettle.api.params import IsoDate
 from streamsettle.api.schemas.batch import (
     BatchRunAccepted,
@@ -25,29 +26,16 @@ router = APIRouter(prefix="/api/v1", tags=["batch"])
 RunId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
+# The run's fields named as its row's columns; ``run_id``, ``date`` and ``steps`` are not.
+_COLUMNS = BatchRunPublic.model_fields.keys() - {"run_id", "date", "steps"}
+
+
 def _public(run: BatchRun) -> BatchRunPublic:
     return BatchRunPublic(
         run_id=run.id,
         date=run.business_date,
-        status=run.status,
-        partitions=run.partitions,
-        worker=run.worker,
-        steps=[
-            BatchStepPublic(
-                name=s.name,
-                partition=s.partition,
-                status=s.status,
-                rows=s.rows,
-                started_at=s.started_at,
-                finished_at=s.finished_at,
-                error=s.error,
-            )
-            for s in run.steps
-        ],
-        started_at=run.started_at,
-        heartbeat_at=run.heartbeat_at,
-        finished_at=run.finished_at,
-        error=run.error,
+        steps=[BatchStepPublic.model_validate(s, from_attributes=True) for s in run.steps],
+        **{name: getattr(run, name) for name in _COLUMNS},
     )
 
 
@@ -56,7 +44,7 @@ def _public(run: BatchRun) -> BatchRunPublic:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchRunAccepted,
     dependencies=[RecordsWrites],
-    responses={409: {"description": "the date cannot be settled now, or is already running"}},
+    responses=errors({409: "the date cannot be settled now, or is already running"}),
 )
 def start_batch_run(
     body: BatchRunCreate, admin: AdminUser, runtime: RuntimeDep
@@ -69,7 +57,7 @@ def start_batch_run(
 @router.get(
     "/admin/batch-runs/{run_id}",
     response_model=BatchRunPublic,
-    responses={404: {"description": "no such run"}},
+    responses=errors({404: "no such run"}),
 )
 def get_batch_run(run_id: RunId, _: AdminUser, runtime: RuntimeDep) -> BatchRunPublic:
     return _public(repo.get_run(runtime.db, run_id))

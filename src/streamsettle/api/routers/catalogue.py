@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, status
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from streamsettle.api.deps import (
+    CREATES,
     AdvertiserUser,
     CreatorUser,
     CurrentUser,
     RecordsWrites,
     require_role,
 )
+from streamsettle.api.openapi import errors
 from streamsettle.api.schemas.catalogue import (
     MAX_ID,
     AdCreate,
@@ -40,12 +42,7 @@ OwnerFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 CreatorOrAdvertiser = Annotated[User, Depends(require_role("creator", "advertiser"))]
 
 
-@router.post(
-    "/videos",
-    status_code=status.HTTP_201_CREATED,
-    response_model=VideoPublic,
-    dependencies=[RecordsWrites],
-)
+@router.post("/videos", response_model=VideoPublic, **CREATES)
 def create_video(body: VideoCreate, creator: CreatorUser, session: DbSession) -> VideoPublic:
     """Upload a video; its default ad slots are filled round-robin with the active ads."""
     video = catalogue.create_video(
@@ -78,7 +75,7 @@ def my_videos(
 @router.get(
     "/videos/{video_id}",
     response_model=VideoPublic,
-    responses={404: {"description": "no such video"}},
+    responses=errors({404: "no such video"}),
 )
 def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     return VideoPublic.model_validate(catalogue.get_video(session, video_id))
@@ -88,10 +85,9 @@ def get_video(video_id: VideoId, session: DbSession) -> VideoPublic:
     "/videos/{video_id}/ad-slots",
     response_model=list[AdSlotPublic],
     dependencies=[RecordsWrites],
-    responses={
-        403: {"description": "only the video's creator or an admin places its ads"},
-        404: {"description": "no such video"},
-    },
+    responses=errors(
+        {403: "only the video's creator or an admin places its ads", 404: "no such video"}
+    ),
 )
 def place_ads(
     video_id: VideoId,
@@ -109,12 +105,7 @@ def place_ads(
     return VideoPublic.model_validate(video).ad_slots
 
 
-@router.post(
-    "/ads",
-    status_code=status.HTTP_201_CREATED,
-    response_model=AdPublic,
-    dependencies=[RecordsWrites],
-)
+@router.post("/ads", response_model=AdPublic, **CREATES)
 def create_ad(body: AdCreate, advertiser: AdvertiserUser, session: DbSession) -> AdPublic:
     ad = catalogue.create_ad(
         session,
@@ -146,7 +137,7 @@ def list_ads(
 @router.get(
     "/ads/{ad_id}",
     response_model=AdPublic,
-    responses={404: {"description": "no such ad, or an inactive one of someone else"}},
+    responses=errors({404: "no such ad, or an inactive one of someone else"}),
 )
 def get_ad(ad_id: AdId, user: CurrentUser, session: DbSession) -> AdPublic:
     """Any active ad; an inactive one only for its owner or an admin."""
@@ -157,10 +148,7 @@ def get_ad(ad_id: AdId, user: CurrentUser, session: DbSession) -> AdPublic:
     "/ads/{ad_id}",
     response_model=AdPublic,
     dependencies=[RecordsWrites],
-    responses={
-        403: {"description": "only the ad's owner or an admin changes it"},
-        404: {"description": "no such ad"},
-    },
+    responses=errors({403: "only the ad's owner or an admin changes it", 404: "no such ad"}),
 )
 def update_ad(ad_id: AdId, body: AdUpdate, user: CurrentUser, session: DbSession) -> AdPublic:
     """Rename or (de)activate an ad (its owner or an admin)."""

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.api.openapi import errors
 from streamsettle.http.deps import RuntimeDep
 from streamsettle.services.ingest import importer
 
@@ -84,7 +85,7 @@ def _lines(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     "/admin/watch-logs/import",
     response_model=ImportSummary,
     dependencies=[RecordsWrites],
-    responses={415: {"description": "the body is not sent as application/x-ndjson"}},
+    responses=errors({415: "the body is not sent as application/x-ndjson"}),
     openapi_extra={
         "requestBody": {
             "required": True,

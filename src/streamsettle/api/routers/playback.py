@@ -15,13 +15,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StrictInt
 
 from streamsettle.api.deps import OptionalClaims
-from streamsettle.api.openapi import OPTIONAL_BEARER
+from streamsettle.api.openapi import OPTIONAL_BEARER, errors
 from streamsettle.api.schemas.catalogue import MAX_ID, AdSlotPublic
 from streamsettle.domain.playback import MAX_POSITION_SECONDS, MAX_SEQ
 from streamsettle.http.deps import ClientIp, RuntimeDep
 from streamsettle.services.ingest import playback
 
 router = APIRouter(prefix="/api/v1", tags=["playback"])
+_SESSION_ERRORS = {
+    403: "the session belongs to another viewer",
+    404: "no such session, or it is closed",
+}
 
 _bearer = HTTPBearer(auto_error=False, description="optional: the viewer's access token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -81,7 +85,7 @@ class StopOut(BaseModel):
     "/playback/sessions",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionStarted,
-    responses={404: {"description": "no such video"}},
+    responses=errors({404: "no such video"}),
     openapi_extra=OPTIONAL_BEARER,
 )
 def start_session(
@@ -114,12 +118,13 @@ def start_session(
 @router.post(
     "/playback/sessions/{session_id}/heartbeats",
     response_model=HeartbeatOut,
-    responses={
-        403: {"description": "the session belongs to another viewer"},
-        404: {"description": "no such session, or it is closed"},
-        429: {"description": "too many heartbeats from this address or for this session"},
-        503: {"description": "Redis or PostgreSQL is unavailable"},
-    },
+    responses=errors(
+        {
+            **_SESSION_ERRORS,
+            429: "too many heartbeats from this address or for this session",
+            503: "Redis or PostgreSQL is unavailable",
+        }
+    ),
     openapi_extra=OPTIONAL_BEARER,
 )
 async def heartbeat(
@@ -147,10 +152,7 @@ async def heartbeat(
 @router.post(
     "/playback/sessions/{session_id}/stop",
     response_model=StopOut,
-    responses={
-        403: {"description": "the session belongs to another viewer"},
-        404: {"description": "no such session, or it is closed"},
-    },
+    responses=errors(_SESSION_ERRORS),
     openapi_extra=OPTIONAL_BEARER,
 )
 def stop(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 
-from streamsettle.api.deps import AdminUser, RecordsWrites
+from streamsettle.api.deps import CREATES, AdminUser
+from streamsettle.api.openapi import errors
 from streamsettle.api.schemas.batch import (
     RateCardCreate,
     RateCardList,
@@ -38,10 +39,9 @@ def _public(card: RateCard) -> RateCardPublic:
 
 @router.post(
     "/admin/rate-cards",
-    status_code=status.HTTP_201_CREATED,
     response_model=RateCardPublic,
-    dependencies=[RecordsWrites],
-    responses={409: {"description": "a version already starts on that date"}},
+    responses=errors({409: "a version already starts on that date"}),
+    **CREATES,
 )
 def create_rate_card(body: RateCardCreate, admin: AdminUser, session: DbSession) -> RateCardPublic:
     """Add a version, in force from ``effective_from`` until the next version."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession
+from streamsettle.api.openapi import csv_route, errors
 from streamsettle.api.params import DateQuery, IdPath, PeriodQuery
 from streamsettle.http.downloads import settlement_csv
 from streamsettle.services import queries
@@ -15,13 +16,14 @@ from streamsettle.services import queries
 router = APIRouter(prefix="/api/v1", tags=["settlements"])
 
 
+def _owner_or_admin(owner: str, thing: str) -> dict[int | str, dict[str, Any]]:
+    return errors({403: f"only the {owner} or an admin", 404: f"no such {thing}"})
+
+
 @router.get(
     "/settlements/videos/{video_id}",
     response_model=queries.VideoSettlement,
-    responses={
-        403: {"description": "only the video's creator or an admin"},
-        404: {"description": "no such video"},
-    },
+    responses=_owner_or_admin("video's creator", "video"),
 )
 def video_settlement(
     video_id: IdPath, user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery
@@ -38,11 +40,7 @@ def my_settlement(
     return queries.creator_settlement(session, user.id, period=period, day=day)
 
 
-@router.get(
-    "/settlements/creators/me.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "one row per video per day"}},
-)
+@router.get("/settlements/creators/me.csv", **csv_route("one row per video per day"))
 def my_settlement_csv(
     user: CreatorUser, session: ReadSession, period: PeriodQuery, day: DateQuery
 ) -> Response:
@@ -73,10 +71,7 @@ def creator_settlement(
 @router.get(
     "/settlements/ads/{ad_id}",
     response_model=queries.AdSettlement,
-    responses={
-        403: {"description": "only the ad's owner or an admin"},
-        404: {"description": "no such ad"},
-    },
+    responses=_owner_or_admin("ad's owner", "ad"),
 )
 def ad_settlement(
     ad_id: IdPath, user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery

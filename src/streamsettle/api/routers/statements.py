@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import io
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from streamsettle.api.deps import AdminUser, CreatorUser, CurrentUser, ReadSession, RecordsWrites
+from streamsettle.api.openapi import csv_route, errors
 from streamsettle.api.params import DatePath, Id, IdPath
 from streamsettle.domain.statements import month_text, parse_month
 from streamsettle.http.deps import RuntimeDep, SettingsDep
+from streamsettle.http.downloads import statement_csv
 from streamsettle.services import statements
 from streamsettle.services.queries import explain
 from streamsettle.services.statements.results import ClosedMonth, CreatorStatement, StatementList
@@ -26,10 +27,9 @@ MonthParam = Annotated[
     str, Query(alias="month", pattern=_MONTH_PATTERN, description="YYYY-MM", examples=["2026-10"])
 ]
 MonthPath = Annotated[str, Path(pattern=_MONTH_PATTERN, description="YYYY-MM")]
-_VIDEO_DAY: dict[int | str, dict[str, Any]] = {
-    403: {"description": "only the video's creator or an admin"},
-    404: {"description": "no such video, or the day is not settled"},
-}
+_VIDEO_DAY = errors(
+    {403: "only the video's creator or an admin", 404: "no such video, or the day is not settled"}
+)
 
 
 @router.get("/statements/creators/me", response_model=CreatorStatement)
@@ -42,26 +42,12 @@ def my_statement(
     )
 
 
-@router.get(
-    "/statements/creators/me.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "lines, adjustments, balance"}},
-)
+@router.get("/statements/creators/me.csv", **csv_route("lines, adjustments, balance"))
 def my_statement_csv(
     user: CreatorUser, session: ReadSession, settings: SettingsDep, month: MonthParam
 ) -> Response:
     """The caller's statement as CSV: its lines, its adjustments, then its balance rows."""
-    statement = statements.creator_statement(
-        session, user.id, parse_month(month), settings.payout_threshold_krw
-    )
-    buffer = io.StringIO()
-    statements.write_statement_csv(statement, buffer)
-    filename = statements.statement_filename(statement)
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return statement_csv(my_statement(user, session, settings, month))
 
 
 @router.get("/admin/statements", response_model=StatementList)
@@ -82,11 +68,9 @@ def list_statements(
     "/admin/statements/{month}/close",
     response_model=ClosedMonth,
     dependencies=[RecordsWrites],
-    responses={
-        409: {
-            "description": "a day of the month is not settled, or an earlier month must close first"
-        }
-    },
+    responses=errors(
+        {409: "a day of the month is not settled, or an earlier month must close first"}
+    ),
 )
 def close_month(_admin: AdminUser, runtime: RuntimeDep, month: MonthPath) -> ClosedMonth:
     """Admin: close a month, freezing one statement per creator; a closed month is a no-op."""
@@ -102,10 +86,7 @@ def close_month(_admin: AdminUser, runtime: RuntimeDep, month: MonthPath) -> Clo
     responses=_VIDEO_DAY,
 )
 def daily_breakdown(
-    video_id: IdPath,
-    day: DatePath,
-    user: CurrentUser,
-    session: ReadSession,
+    video_id: IdPath, day: DatePath, user: CurrentUser, session: ReadSession
 ) -> explain.DailyBreakdown:
     """How a daily settlement was priced: views per tier, unit price, exact amount."""
     return explain.daily_breakdown(session, user, video_id, day)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from streamsettle.api.deps import CurrentUser, ReadSession
+from streamsettle.api.openapi import errors
 from streamsettle.api.params import DateQuery, Id, PeriodQuery
 from streamsettle.services import queries
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["stats"])
 @router.get(
     "/stats/top-videos",
     response_model=queries.TopVideos,
-    responses={403: {"description": "for creators (their own videos) and admins"}},
+    responses=errors({403: "for creators (their own videos) and admins"}),
 )
 def top_videos(
     user: CurrentUser,
@@ -35,7 +36,7 @@ def top_videos(
 @router.get(
     "/stats/top-ads",
     response_model=queries.TopAds,
-    responses={403: {"description": "for advertisers (their own ads) and admins"}},
+    responses=errors({403: "for advertisers (their own ads) and admins"}),
 )
 def top_ads(
     user: CurrentUser, session: ReadSession, period: PeriodQuery, day: DateQuery

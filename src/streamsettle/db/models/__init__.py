@@ -17,6 +17,7 @@ from streamsettle.db.models.playback import (
     ResumePosition,
     UserAgent,
     WatchLog,
+    WatchLogArchive,
 )
 from streamsettle.db.models.settlement import (
     DailyAdSettlement,
@@ -75,4 +76,5 @@ __all__ = [
     "Video",
     "ViewClassification",
     "WatchLog",
+    "WatchLogArchive",
 ]

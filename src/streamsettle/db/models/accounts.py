@@ -46,31 +46,32 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 
-class OidcIdentity(Base):
+class _OfUser:
+    """A row of its own id that goes with its user (deleted with the user)."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, sort_order=-1)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True, sort_order=-1
+    )
+
+
+class OidcIdentity(_OfUser, Base):
     """Links an OpenID Connect subject at an issuer to a local user."""
 
     __tablename__ = "oidc_identities"
     __table_args__ = (UniqueConstraint("issuer", "subject"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
     issuer: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RefreshToken(Base):
+class RefreshToken(_OfUser, Base):
     """A refresh token, stored only as a hash; tokens of one login form a family."""
 
     __tablename__ = "refresh_tokens"
     __table_args__ = (Index("ix_refresh_tokens_family", "family_id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
     family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

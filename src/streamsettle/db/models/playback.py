@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from streamsettle.db.base import Base, BigId, IntArray, IpAddress, UTCDateTime, utcnow
 
@@ -128,6 +128,38 @@ class WatchLog(Base):
     ip: Mapped[str] = mapped_column(IpAddress)
     ad_positions: Mapped[list[int] | None] = mapped_column(IntArray)
     ad_ids: Mapped[list[int | None] | None] = mapped_column(IntArray)
+    agent: Mapped[UserAgent] = relationship(lazy="joined")
+
+    @property
+    def user_agent(self) -> str:
+        return self.agent.user_agent
+
+    @property
+    def start_position_seconds(self) -> Decimal:
+        return Decimal(self.start_position_ms).scaleb(-3)
+
+    @property
+    def end_position_seconds(self) -> Decimal:
+        return Decimal(self.end_position_ms).scaleb(-3)
+
+    @property
+    def ad_slots(self) -> list[tuple[int, int | None]]:
+        """The reached slots as (position seconds, ad id or None), in position order."""
+        return list(zip(self.ad_positions or [], self.ad_ids or [], strict=True))
+
+
+class WatchLogArchive(Base):
+    """A business day whose watch logs were written to a Parquet file and dropped from the
+    database (PostgreSQL). Its settled results stay; the batch refuses to settle it again
+    until it is restored."""
+
+    __tablename__ = "watch_log_archives"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ResumePosition(Base):

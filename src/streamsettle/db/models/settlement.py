@@ -64,6 +64,10 @@ class SettledFigures:
     ad_amount: Mapped[int] = mapped_column(BigInteger)
     total_amount: Mapped[int] = mapped_column(BigInteger)
 
+    @staticmethod
+    def total_adds_up() -> CheckConstraint:
+        return CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up")
+
 
 class DailySettlement(SettledFigures, Base):
     """A video's earnings for one business day."""
@@ -75,7 +79,7 @@ class DailySettlement(SettledFigures, Base):
             "AND video_amount >= 0 AND ad_amount >= 0",
             name="non_negative",
         ),
-        CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up"),
+        SettledFigures.total_adds_up(),
         Index("ix_daily_settlements_creator_date", "creator_id", "business_date"),
         # One video's days for a period (the primary key leads with the date).
         Index("ix_daily_settlements_video_date", "video_id", "business_date"),
@@ -102,7 +106,7 @@ class DailyCreatorSettlement(SettledFigures, Base):
             "views >= 0 AND ad_views >= 0 AND video_amount >= 0 AND ad_amount >= 0",
             name="non_negative",
         ),
-        CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up"),
+        SettledFigures.total_adds_up(),
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)

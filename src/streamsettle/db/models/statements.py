@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
+from streamsettle.db.models.settlement import SettledFigures
 
 
 class StatementMonth(Base):
@@ -36,7 +37,7 @@ class StatementMonth(Base):
     statements: Mapped[int] = mapped_column(BigInteger)
 
 
-class Statement(Base):
+class Statement(SettledFigures, Base):
     """One creator's closed statement for one month."""
 
     __tablename__ = "statements"
@@ -47,17 +48,12 @@ class Statement(Base):
         ),
         CheckConstraint("paid_out + carried_out = payable_amount", name="payout_adds_up"),
         CheckConstraint("paid_out >= 0", name="payout_non_negative"),
-        CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up"),
+        SettledFigures.total_adds_up(),
         Index("ix_statements_creator_month", "creator_id", "month"),
     )
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
     carried_in: Mapped[int] = mapped_column(BigInteger)
     adjustments_amount: Mapped[int] = mapped_column(BigInteger)
     payable_amount: Mapped[int] = mapped_column(BigInteger)
@@ -65,7 +61,7 @@ class Statement(Base):
     carried_out: Mapped[int] = mapped_column(BigInteger)
 
 
-class StatementLine(Base):
+class StatementLine(SettledFigures, Base):
     """A video's month on a closed statement (its title as it was at the close)."""
 
     __tablename__ = "statement_lines"
@@ -79,14 +75,9 @@ class StatementLine(Base):
     creator_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
-class StatementDay(Base):
+class StatementDay(SettledFigures, Base):
     """A daily settlement as a closed statement holds it: what later adjustments correct."""
 
     __tablename__ = "statement_days"
@@ -96,11 +87,6 @@ class StatementDay(Base):
     video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     month: Mapped[date] = mapped_column(Date)
     creator_id: Mapped[int] = mapped_column(BigId)
-    views: Mapped[int] = mapped_column(BigInteger)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-    video_amount: Mapped[int] = mapped_column(BigInteger)
-    ad_amount: Mapped[int] = mapped_column(BigInteger)
-    total_amount: Mapped[int] = mapped_column(BigInteger)
 
 
 class StatementAdjustment(Base):

@@ -93,12 +93,15 @@ class DailyAdStats(Base):
 
 
 class ViewClassification(Base):
-    """The batch's work table: the kind (rule 3.3) of each of a business day's watch logs.
+    """The business day's watch logs that do not count (rule 3.3): ``self`` or ``repeat``.
 
-    The statistics are aggregated from this table only (never from ``watch_logs`` again),
-    so a log that arrives while a run is in progress cannot be counted unclassified.
-    Derived, rewritten per video id range on every run, and kept as the audit trail of why
-    a session did or did not count. No foreign keys: it is bulk-written by the batch.
+    A log of the day with no row here was counted: writing down only the exceptions spares
+    the batch a row per view (most logs count). The batch writes these rows and the daily
+    statistics from one snapshot of the logs, so a log that arrives while a run is in
+    progress is in neither (it marks the date for a re-run). Derived, rewritten per video id
+    range on every run, and kept as the audit trail of why a session did not count. No
+    foreign keys: it is bulk-written by the batch. (``counted`` is still a valid kind, not
+    written.)
     """
 
     __tablename__ = "view_classifications"

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from streamsettle.db import partitions
 from streamsettle.db.base import utcnow
 from streamsettle.db.engine import Database
 from streamsettle.db.models import BatchRun, BatchStep, RateCard, RerunMark, WatchLog
@@ -74,8 +75,20 @@ def latest_run(session: Session, day: date) -> BatchRun | None:
 
 
 def first_log_date(session: Session) -> date | None:
-    """The earliest business date that has watch logs: the chain of settlements starts there."""
-    return session.scalar(select(func.min(WatchLog.business_date)))
+    """The earliest business date that has watch logs: the chain of settlements starts there.
+
+    On PostgreSQL, the first day partition that holds a row, one pruned probe a day: nothing
+    indexes the date, so ``min(business_date)`` would read every log of every day (the
+    scheduler asks at every tick).
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return session.scalar(select(func.min(WatchLog.business_date)))
+    for day in partitions.attached_days(conn):
+        probe = select(WatchLog.business_date).where(WatchLog.business_date == day).limit(1)
+        if session.scalar(probe) is not None:
+            return day
+    return None
 
 
 def latest_completed_date(session: Session) -> date | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from streamsettle import faults
 from streamsettle.db.base import utcnow
 from streamsettle.db.engine import Database
-from streamsettle.db.models import BatchRun
+from streamsettle.db.models import BatchRun, WatchLogArchive
 from streamsettle.domain.periods import DateRange, business_date
 from streamsettle.errors import BatchRefused, InvalidInput
 from streamsettle.logging import get_logger
@@ -39,7 +39,6 @@ from streamsettle.services.batch.partitions import (
 )
 from streamsettle.services.batch.steps import (
     AD_STATS,
-    CLASSIFY,
     CREATOR_TOTALS,
     FLUSH,
     SETTLE,
@@ -67,10 +66,11 @@ def prepare_run(
 ) -> int:
     """Check that ``day`` can be settled now and record a running attempt; its id.
 
-    Refuses (``BatchRefused``) a day that is not over yet, a day whose previous day is not
-    settled (unless it is the first day with watch logs), a day with no valid rate card in
-    force, and a day that another live worker is running. A running attempt whose heartbeat
-    is stale is marked failed first ("stale: worker died").
+    Refuses (``BatchRefused``) a day that is not over yet, a day whose watch logs are
+    archived (they are not in the database: it would settle to nothing), a day whose
+    previous day is not settled (unless it is the first day with watch logs), a day with no
+    valid rate card in force, and a day that another live worker is running. A running
+    attempt whose heartbeat is stale is marked failed first ("stale: worker died").
     """
     settings = runtime.settings
     now = now or utcnow()
@@ -84,6 +84,7 @@ def prepare_run(
     parts = partition_count(settings, partitions, is_sqlite=runtime.db.is_sqlite)
     stale_after = timedelta(seconds=settings.batch_stale_after_seconds)
     with runtime.db.session() as session:
+        _check_not_archived(session, day)
         _check_previous_day(session, day)
         _check_rate_card(session, day)
         repo.fail_stale_runs(session, day, stale_after)
@@ -96,6 +97,16 @@ def prepare_run(
                 {"date": day.isoformat(), "run_id": current.id},
             )
         return repo.insert_run(session, day, partitions=parts, worker=worker_name())
+
+
+def _check_not_archived(session: Session, day: date) -> None:
+    archived = session.get(WatchLogArchive, day)
+    if archived is not None:
+        raise BatchRefused(
+            f"the watch logs of {day.isoformat()} are archived ({archived.path}): restore "
+            f"them first (streamsettle logs restore --date {day.isoformat()})",
+            {"date": day.isoformat()},
+        )
 
 
 def _check_previous_day(session: Session, day: date) -> None:
@@ -229,7 +240,6 @@ def _execute_steps(
         analyze_after(db.engine, name)
         faults.reached(faults.batch_after_step(name))
 
-    partitioned(CLASSIFY)
     partitioned(VIDEO_STATS)
     unit(AD_STATS, FULL_RANGE, 1, lambda conn: run_step(conn, AD_STATS, context, FULL_RANGE))
     faults.reached(faults.batch_after_step(AD_STATS))

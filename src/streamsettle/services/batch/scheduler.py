@@ -1,8 +1,10 @@
-"""The batch scheduler: once the platform clock passes ``batch_schedule_time`` (default
-00:30), settle yesterday, catching up on every unsettled date before it, in order; and, at
-any time of day, settle again the dates marked because watch logs arrived for them after
-they were run (``rerun_marks``), oldest first; then close the previous month when it is
-due (``statement_close_day``, see ``services.statements.schedule``).
+"""The batch scheduler: at every tick, make sure the day partitions of ``watch_logs`` exist
+from yesterday to a week ahead (``db.partitions``), so writers rarely create one. Once the
+platform clock passes ``batch_schedule_time`` (default 00:30), settle yesterday, catching
+up on every unsettled date before it, in order; and, at any time of day, settle again the
+dates marked because watch logs arrived for them after they were run (``rerun_marks``),
+oldest first; then close the previous month when it is due (``statement_close_day``, see
+``services.statements.schedule``).
 
 Any number of servers may run the scheduler; a lease row (``leases``, taken with one atomic
 upsert-if-expired statement) lets only one of them start runs at a time, and the job
@@ -21,9 +23,10 @@ from datetime import date, datetime, time, timedelta
 from prometheus_client import Gauge
 from sqlalchemy import String, bindparam, text
 
+from streamsettle.db import partitions
 from streamsettle.db.base import UTCDateTime, utcnow
 from streamsettle.db.models import BatchRun
-from streamsettle.domain.periods import previous_business_date
+from streamsettle.domain.periods import business_date, previous_business_date
 from streamsettle.errors import BatchRefused
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
@@ -37,6 +40,8 @@ log = get_logger(__name__)
 LEASE_NAME = "batch-scheduler"
 TICK_INTERVAL_SECONDS = 30.0
 """Also how often marked dates are looked for: a late log is re-settled within a minute."""
+DAYS_AHEAD = 7
+"""The day partitions made sure of at every tick: yesterday to this many days ahead."""
 
 DATES_NEEDING_RERUN = Gauge(
     "streamsettle_batch_dates_needing_rerun",
@@ -122,6 +127,18 @@ def _catch_up_dates(runtime: Runtime, now: datetime) -> list[date]:
     return [start + timedelta(days=i) for i in range((yesterday - start).days + 1)]
 
 
+def ensure_partitions(runtime: Runtime, now: datetime) -> list[date]:
+    """Create the missing day partitions from yesterday to ``DAYS_AHEAD`` days ahead; the
+    days created (none on SQLite, or when they all exist: a cached check)."""
+    today = business_date(now, runtime.settings.tz)
+    days = [today + timedelta(days=i) for i in range(-1, DAYS_AHEAD + 1)]
+    with runtime.db.engine.begin() as conn:
+        created = partitions.ensure_days(conn, days)
+    if created:
+        log.info("watch log partitions created", days=[d.isoformat() for d in created])
+    return created
+
+
 def _update_gauge(runtime: Runtime) -> None:
     with runtime.db.session() as session:
         DATES_NEEDING_RERUN.set(len(repo.dates_needing_rerun(session)))
@@ -136,6 +153,7 @@ def tick(
 ) -> list[BatchRun]:
     """One scheduler pass: the runs it made (none when not due or another holder leads)."""
     now = now or utcnow()
+    ensure_partitions(runtime, now)
     _update_gauge(runtime)
     if not due_dates(runtime, now):
         return []

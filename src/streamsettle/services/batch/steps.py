@@ -2,13 +2,14 @@
 (for its date and video id range) and writes them again, in one transaction.
 
 1. ``flush``        close and flush every live session that started on the day (3.7)
-2. ``classify``     partitioned: each watch log's kind, counted / self / repeat (3.3)
-3. ``video_stats``  partitioned: daily statistics per video and per (video, ad) (3.4), and
-                    the video's week and month so far (``period_stats``, for the top 5)
-4. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
-5. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
-6. ``creator_totals`` each creator's settlement of the day, over all partitions
-7. ``statement_adjustments`` a day of a closed month: what changed becomes adjustments on
+2. ``video_stats``  partitioned: each watch log's kind (3.3), the ones that do not count
+                    written down, and the daily statistics per video and per (video, ad)
+                    (3.4), all from one snapshot of the logs; then the video's week and
+                    month so far (``period_stats``, for the top 5)
+3. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
+4. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
+5. ``creator_totals`` each creator's settlement of the day, over all partitions
+6. ``statement_adjustments`` a day of a closed month: what changed becomes adjustments on
                     the next open statement (``services.statements.adjustments``, 3.8)
 """
 
@@ -28,17 +29,16 @@ from streamsettle.runtime import Runtime
 from streamsettle.services.batch.partitions import FULL_RANGE, VideoRange
 from streamsettle.services.batch.sql import statements
 
-FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS = (
+FLUSH, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS = (
     "flush",
-    "classify",
     "video_stats",
     "ad_stats",
     "settle",
     "creator_totals",
     "statement_adjustments",
 )
-STEP_NAMES = (FLUSH, CLASSIFY, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS)
-PARTITIONED = frozenset({CLASSIFY, VIDEO_STATS, SETTLE})
+STEP_NAMES = (FLUSH, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS)
+PARTITIONED = frozenset({VIDEO_STATS, SETTLE})
 # The SQL files of a step, run in order in its transaction (``sql/<file>.sql``).
 STEP_FILES = {VIDEO_STATS: (VIDEO_STATS, "period_stats")}
 
@@ -119,7 +119,7 @@ def refresh_rollups(conn: Connection, day: date, *, periods: bool = True) -> int
 
 def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:
     """Run the statements of ``sql/<name>[.<dialect>].sql``; the rows they wrote (deletes
-    are not counted)."""
+    are not counted; a statement that answers a row answers how many it wrote)."""
     written = 0
     for sql in statements(name, conn.dialect.name):
         used = {key for key in params if re.search(rf":{key}\b", sql)}
@@ -127,7 +127,9 @@ def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:
             *(bindparam(key, type_=_TYPES[key]) for key in sorted(used) if key in _TYPES)
         )
         result = conn.execute(clause, {key: params[key] for key in used})
-        if not sql.lstrip().upper().startswith("DELETE"):
+        if result.returns_rows:
+            written += int(result.scalar_one())
+        elif sql.lstrip().upper().startswith(("INSERT", "WITH")):
             written += _rows_written(conn, result.rowcount)
     return written
 
@@ -147,7 +149,6 @@ def _rows_written(conn: Connection, rowcount: int) -> int:
 PG_WORK_MEM = "64MB"
 # Tables whose statistics the next step's plans depend on, refreshed after each step.
 ANALYZE_AFTER = {
-    CLASSIFY: ("view_classifications",),
     VIDEO_STATS: ("daily_video_stats", "daily_video_ad_stats", "period_video_stats"),
 }
 

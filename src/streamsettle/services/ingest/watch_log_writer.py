@@ -129,7 +129,7 @@ def _user_agent_ids(connection: Connection, names: set[str]) -> dict[str, int]:
                 _USER_AGENTS.c.user_agent.in_(names)
             )
         )
-        return {name: id_ for name, id_ in found.tuples()}
+        return {name: id_ for name, id_ in found}
 
     ids = known()
     missing = sorted(names - ids.keys())

@@ -8,8 +8,10 @@ fetch those five rows' owners and settled amounts, so they cost what the ranking
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -158,21 +160,39 @@ class TopAdLine:
     amount: int
 
 
-def _sums(
+def _owners_and_sums(
     session: Session,
-    key: InstrumentedAttribute[int],
-    amount: InstrumentedAttribute[int],
-    day: InstrumentedAttribute[date],
-    keys: list[int],
+    items: Sequence[Any],
     dates: DateRange,
-) -> dict[int, int]:
-    """``amount`` summed per ``key`` over ``dates``, for the given keys."""
-    rows = session.execute(
-        select(key, func.sum(amount))
-        .where(key.in_(keys), day.between(dates.start, dates.end))
-        .group_by(key)
-    ).all()
-    return {k: int(total or 0) for k, total in rows}
+    owner: tuple[InstrumentedAttribute[int], InstrumentedAttribute[int]],
+    settled: tuple[
+        InstrumentedAttribute[int], InstrumentedAttribute[int], InstrumentedAttribute[date]
+    ],
+) -> Iterator[tuple[Any, tuple[int, str], int]]:
+    """Each ranked item with its owner (id, display name) and its settled amount over
+    ``dates``. ``owner``: the item's id column and the column naming its owner; ``settled``:
+    the settlement's item id, amount and date columns."""
+    (key, owner_id), (settled_key, amount, day) = owner, settled
+    keys = [getattr(item, settled_key.key) for item in items]
+    if not keys:
+        return
+    owners = {
+        k: (user_id, name)
+        for k, user_id, name in session.execute(
+            select(key, owner_id, User.display_name)
+            .join(User, User.id == owner_id)
+            .where(key.in_(keys))
+        )
+    }
+    sums = dict(
+        session.execute(
+            select(settled_key, func.sum(amount))
+            .where(settled_key.in_(keys), day.between(dates.start, dates.end))
+            .group_by(settled_key)
+        ).all()
+    )
+    for item, k in zip(items, keys, strict=True):
+        yield item, owners[k], int(sums.get(k) or 0)
 
 
 def top_videos_with_owners(
@@ -180,31 +200,13 @@ def top_videos_with_owners(
 ) -> list[TopVideoLine]:
     """The top five videos of every creator, with their creator and settled total."""
     top = top_videos(session, admin, metric=metric, period=period, day=day)
-    ids = [item.video_id for item in top.items]
-    if not ids:
-        return []
-    owners = {
-        video_id: (creator_id, name)
-        for video_id, creator_id, name in session.execute(
-            select(Video.id, Video.creator_id, User.display_name)
-            .join(User, User.id == Video.creator_id)
-            .where(Video.id.in_(ids))
-        ).all()
-    }
     s = DailySettlement
-    amounts = _sums(session, s.video_id, s.total_amount, s.business_date, ids, top.range)
+    settled = (s.video_id, s.total_amount, s.business_date)
     return [
-        TopVideoLine(
-            rank=item.rank,
-            video_id=item.video_id,
-            title=item.title,
-            creator_id=owners[item.video_id][0],
-            creator=owners[item.video_id][1],
-            views=item.views,
-            watched_seconds=item.watched_seconds,
-            total_amount=amounts.get(item.video_id, 0),
+        TopVideoLine(**item.model_dump(), creator_id=user_id, creator=name, total_amount=total)
+        for item, (user_id, name), total in _owners_and_sums(
+            session, top.items, top.range, (Video.id, Video.creator_id), settled
         )
-        for item in top.items
     ]
 
 
@@ -213,28 +215,13 @@ def top_ads_with_owners(
 ) -> list[TopAdLine]:
     """The top five ads, with their advertiser and the amount they earned creators."""
     top = top_ads(session, admin, period=period, day=day)
-    ids = [item.ad_id for item in top.items]
-    if not ids:
-        return []
-    owners = dict(
-        session.execute(
-            select(Ad.id, User.display_name)
-            .join(User, User.id == Ad.owner_id)
-            .where(Ad.id.in_(ids))
-        ).all()
-    )
     a = DailyAdSettlement
-    amounts = _sums(session, a.ad_id, a.amount, a.business_date, ids, top.range)
+    owned = _owners_and_sums(
+        session, top.items, top.range, (Ad.id, Ad.owner_id), (a.ad_id, a.amount, a.business_date)
+    )
     return [
-        TopAdLine(
-            rank=item.rank,
-            ad_id=item.ad_id,
-            title=item.title,
-            advertiser=owners[item.ad_id],
-            ad_views=item.ad_views,
-            amount=amounts.get(item.ad_id, 0),
-        )
-        for item in top.items
+        TopAdLine(**item.model_dump(), advertiser=name, amount=amount)
+        for item, (_, name), amount in owned
     ]
 
 

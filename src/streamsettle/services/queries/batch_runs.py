@@ -12,17 +12,17 @@ from streamsettle.services.queries.results import BatchRunLine
 
 def latest_batch_runs(session: Session, user: User, *, limit: int = 10) -> list[BatchRunLine]:
     require_admin(user)
-    runs = session.scalars(
-        select(BatchRun).order_by(BatchRun.started_at.desc(), BatchRun.id.desc()).limit(limit)
-    ).all()
-    return [
-        BatchRunLine(
-            run_id=run.id,
-            date=run.business_date,
-            status=run.status,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            error=run.error,
+    r = BatchRun
+    rows = session.execute(
+        select(
+            r.id.label("run_id"),
+            r.business_date.label("date"),
+            r.status,
+            r.started_at,
+            r.finished_at,
+            r.error,
         )
-        for run in runs
-    ]
+        .order_by(r.started_at.desc(), r.id.desc())
+        .limit(limit)
+    ).all()
+    return [BatchRunLine.model_validate(row._mapping) for row in rows]

@@ -3,7 +3,10 @@ lineage, the watch logs behind it with the kind each was given.
 
 Both are recomputed from what the batch stored for the day (the settlement's counts
 before the day, its rate card, the day's classifications), with the same pricing
-functions as the reference, so they agree with the settled amounts to the won.
+functions as the reference, so they agree with the settled amounts to the won. The batch
+writes down only the logs that do not count (self, repeat): a log of the day without a
+classification was counted. (A log stored after the day's run shows as counted until the
+re-run its arrival marked.)
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, outerjoin, select
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import (
@@ -212,10 +215,19 @@ def daily_lineage(
     schedule = _card(session, settled.rate_card_id).video_tiers
     position = decode_cursor(cursor) if cursor else None
     c, w = ViewClassification, WatchLog
-    of_day = (c.business_date == day, c.video_id == video_id)
+    logs = outerjoin(
+        w,
+        c,
+        and_(
+            c.business_date == w.business_date,
+            c.video_id == w.video_id,
+            c.session_id == w.session_id,
+        ),
+    )
+    of_day = (w.business_date == day, w.video_id == video_id)
     query = (
-        select(c.kind, w)
-        .join(w, w.session_id == c.session_id)
+        select(func.coalesce(c.kind, "counted"), w)
+        .select_from(logs)
         .where(*of_day)
         .order_by(w.started_at, w.session_id)
         .limit(limit + 1)
@@ -225,10 +237,9 @@ def daily_lineage(
         query = query.where(_after(position))
         counted_before += (
             session.scalar(
-                select(func.count(c.session_id))
-                .select_from(c)
-                .join(w, w.session_id == c.session_id)
-                .where(*of_day, c.kind == "counted", ~_after(position))
+                select(func.count(w.session_id))
+                .select_from(logs)
+                .where(*of_day, c.session_id.is_(None), ~_after(position))
             )
             or 0
         )
@@ -236,7 +247,7 @@ def daily_lineage(
     more = len(rows) > limit
     rows = rows[:limit]
     sources = _repeat_sources(
-        session, [log for kind, log in rows if kind == "repeat"], window_seconds
+        session, day, [log for kind, log in rows if kind == "repeat"], window_seconds
     )
     items = []
     for kind, log in rows:
@@ -269,9 +280,10 @@ def _key(log: WatchLog) -> LogKey:
 
 
 def _repeat_sources(
-    session: Session, repeats: list[WatchLog], window_seconds: int
+    session: Session, day: date, repeats: list[WatchLog], window_seconds: int
 ) -> dict[uuid.UUID, uuid.UUID]:
-    """The session each repeat repeats, read with one query over the page's time span."""
+    """The session each repeat repeats (``day``'s logs), read with one query over the
+    page's time span and the day partitions it may fall in."""
     if not repeats:
         return {}
     window = timedelta(seconds=window_seconds)
@@ -283,12 +295,16 @@ def _repeat_sources(
         same_viewer.append(WatchLog.viewer_id.in_(viewers))
     try:
         since = first - window
+        # A business day is at most a day off the UTC date, whatever the time zone.
+        first_day = since.astimezone(UTC).date() - timedelta(days=1)
     except OverflowError:
         since = datetime.min.replace(tzinfo=UTC)
+        first_day = date.min
     candidates = [
         _key(log)
         for log in session.scalars(
             select(WatchLog).where(
+                WatchLog.business_date.between(first_day, day),
                 WatchLog.video_id == repeats[0].video_id,
                 WatchLog.started_at.between(since, last),
                 or_(*same_viewer),

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from streamsettle.db.models import (
-    Ad,
     DailyAdSettlement,
     DailyCreatorSettlement,
     DailySettlement,
@@ -22,8 +21,7 @@ from streamsettle.db.models import (
     Video,
 )
 from streamsettle.domain.periods import DateRange, Period
-from streamsettle.services.lookup import found
-from streamsettle.services.queries.access import require_admin, require_owner_or_admin
+from streamsettle.services.queries.access import require_admin, visible_ad, visible_video
 from streamsettle.services.queries.results import (
     AdSettlement,
     AdSettlementDay,
@@ -83,8 +81,7 @@ def video_settlement(
     session: Session, user: User, video_id: int, *, period: Period, day: date
 ) -> VideoSettlement:
     """One video's settlement with its daily lines; for its creator or an admin."""
-    video = found(session, Video, video_id, "video")
-    require_owner_or_admin(user, video.creator_id, "video")
+    video = visible_video(session, user, video_id)
     dates = period_dates(period, day)
     days = _days(session, _S, _S.video_id == video_id, _in(_S, dates))
     return VideoSettlement(video_id=video.id, title=video.title, **_summed(period, dates, days))
@@ -117,8 +114,7 @@ def ad_settlement(
     session: Session, user: User, ad_id: int, *, period: Period, day: date
 ) -> AdSettlement:
     """One ad's settlement: its per-(video, ad) amounts summed per day; owner or admin."""
-    ad = found(session, Ad, ad_id, "ad")
-    require_owner_or_admin(user, ad.owner_id, "ad")
+    ad = visible_ad(session, user, ad_id)
     dates = period_dates(period, day)
     a = DailyAdSettlement
     rows = session.execute(

@@ -26,8 +26,7 @@ from streamsettle.db.models import (
 )
 from streamsettle.domain.periods import DateRange
 from streamsettle.errors import Forbidden
-from streamsettle.services.lookup import found
-from streamsettle.services.queries.access import require_owner_or_admin
+from streamsettle.services.queries.access import visible_video
 
 _ZERO = Decimal(0)
 _SECONDS_PER_HOUR = Decimal(3600)
@@ -227,19 +226,10 @@ def video_report(
     session: Session, user: User, video_id: int, dates: DateRange, previous: DateRange | None
 ) -> VideoReport:
     """One video's range with its ad breakdown; for its creator or an admin."""
-    video = found(session, Video, video_id, "video")
-    require_owner_or_admin(user, video.creator_id, "video")
+    video = visible_video(session, user, video_id)
     totals, before, days = _range(session, lambda t: t.video_id == video_id, dates, previous)
-    return VideoReport(
-        video_id=video.id,
-        title=video.title,
-        creator_id=video.creator_id,
-        dates=dates,
-        totals=totals,
-        previous=before,
-        days=days,
-        ads=_ad_lines(session, dates, video_id=video_id),
-    )
+    ads = _ad_lines(session, dates, video_id=video_id)
+    return VideoReport(video.id, video.title, video.creator_id, dates, totals, before, days, ads)
 
 
 def advertiser_report(session: Session, user: User, dates: DateRange) -> AdvertiserReport:

@@ -1,20 +1,15 @@
 """Seed the default rate card of rule 3.5, in force since 2000-01-01.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0002, revises 0001
 """
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0002", "0001"
 
 EFFECTIVE_FROM = date(2000, 1, 1)
 VIDEO_TIERS = [(0, "1.0"), (100_000, "1.1"), (500_000, "1.3"), (1_000_000, "1.5")]

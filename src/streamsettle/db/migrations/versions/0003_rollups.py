@@ -4,19 +4,14 @@
 Existing settled days are rolled up here once; from now on the batch keeps them up to date
 for every date it settles.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0003, revises 0002
 """
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from streamsettle.db.ddl import AMOUNTS, Fk, create_table
+
+revision, down_revision = "0003", "0002"
 
 # The ISO week's Monday and the month's first day of a business date, per dialect.
 _STARTS = {
@@ -31,71 +26,37 @@ _STARTS = {
     ),
 }
 
+# A day's top 5 by views and by watched time.
+_DAY_INDEXES = {
+    "ix_daily_video_stats_date_views": "views",
+    "ix_daily_video_stats_date_watched": "watched_seconds",
+}
+
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "period_video_stats",
-        sa.Column("period", sa.String(length=5), nullable=False),
-        sa.Column("period_start", sa.Date(), nullable=False),
-        sa.Column("video_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("views", sa.BigInteger(), nullable=False),
-        sa.Column("watched_seconds", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "period IN ('week', 'month')", name=op.f("ck_period_video_stats_known_period")
-        ),
-        sa.CheckConstraint(
-            "views >= 0 AND watched_seconds >= 0", name=op.f("ck_period_video_stats_non_negative")
-        ),
-        sa.ForeignKeyConstraint(
-            ["video_id"], ["videos.id"], name=op.f("fk_period_video_stats_video_id_videos")
-        ),
-        sa.PrimaryKeyConstraint(
-            "period", "period_start", "video_id", name=op.f("pk_period_video_stats")
-        ),
+        "period:str(5)* period_start:date* video_id:id* views:big watched_seconds:big",
+        checks={
+            "known_period": "period IN ('week', 'month')",
+            "non_negative": "views >= 0 AND watched_seconds >= 0",
+        },
+        fks=[Fk("video_id", "videos.id")],
+        indexes={
+            "ix_period_video_stats_views": ["period", "period_start", "views"],
+            "ix_period_video_stats_watched": ["period", "period_start", "watched_seconds"],
+        },
     )
-    op.create_index(
-        "ix_period_video_stats_views", "period_video_stats", ["period", "period_start", "views"]
-    )
-    op.create_index(
-        "ix_period_video_stats_watched",
-        "period_video_stats",
-        ["period", "period_start", "watched_seconds"],
-    )
-    op.create_index(
-        "ix_daily_video_stats_date_views", "daily_video_stats", ["business_date", "views"]
-    )
-    op.create_index(
-        "ix_daily_video_stats_date_watched",
-        "daily_video_stats",
-        ["business_date", "watched_seconds"],
-    )
-    op.create_table(
+    for index, column in _DAY_INDEXES.items():
+        op.create_index(index, "daily_video_stats", ["business_date", column])
+    create_table(
         "daily_creator_settlements",
-        sa.Column("business_date", sa.Date(), nullable=False),
-        sa.Column(
-            "creator_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("views", sa.BigInteger(), nullable=False),
-        sa.Column("ad_views", sa.BigInteger(), nullable=False),
-        sa.Column("video_amount", sa.BigInteger(), nullable=False),
-        sa.Column("ad_amount", sa.BigInteger(), nullable=False),
-        sa.Column("total_amount", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "views >= 0 AND ad_views >= 0 AND video_amount >= 0 AND ad_amount >= 0",
-            name=op.f("ck_daily_creator_settlements_non_negative"),
-        ),
-        sa.CheckConstraint(
-            "total_amount = video_amount + ad_amount",
-            name=op.f("ck_daily_creator_settlements_total_adds_up"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["creator_id"],
-            ["users.id"],
-            name=op.f("fk_daily_creator_settlements_creator_id_users"),
-        ),
-        sa.PrimaryKeyConstraint(
-            "business_date", "creator_id", name=op.f("pk_daily_creator_settlements")
-        ),
+        f"business_date:date* creator_id:id* {AMOUNTS}",
+        checks={
+            "non_negative": "views >= 0 AND ad_views >= 0 AND video_amount >= 0 AND ad_amount >= 0",
+            "total_adds_up": "total_amount = video_amount + ad_amount",
+        },
+        fks=[Fk("creator_id", "users.id")],
     )
     op.execute(
         "INSERT INTO daily_creator_settlements (business_date, creator_id, views, ad_views, "
@@ -116,8 +77,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("daily_creator_settlements")
-    op.drop_index("ix_daily_video_stats_date_watched", table_name="daily_video_stats")
-    op.drop_index("ix_daily_video_stats_date_views", table_name="daily_video_stats")
-    op.drop_index("ix_period_video_stats_watched", table_name="period_video_stats")
-    op.drop_index("ix_period_video_stats_views", table_name="period_video_stats")
+    for index in reversed(_DAY_INDEXES):
+        op.drop_index(index, table_name="daily_video_stats")
     op.drop_table("period_video_stats")

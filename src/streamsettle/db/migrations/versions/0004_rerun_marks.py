@@ -8,19 +8,13 @@ also fires for ``COPY``), a single upsert per statement. SQLite: a row trigger.
 A date is marked when it is on or before the latest date that has a batch run (so also a
 day before the first settled one, which settles to nothing until logs arrive for it).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0004, revises 0003
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0004", "0003"
 
 _PG_FUNCTION = """
 CREATE FUNCTION mark_rerun_dates() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -8,21 +8,15 @@ The close inserts the month's ``statement_months`` row last, in the same transac
 PostgreSQL: row triggers for UPDATE/DELETE, statement triggers with transition tables for
 the inserts (one check per statement, not per row). SQLite: row triggers.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0006, revises 0005
 """
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from streamsettle.db.ddl import AMOUNTS, Fk, create_table
 
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+revision, down_revision = "0006", "0005"
+
 FROZEN = ("statement_months", "statements", "statement_lines", "statement_days")
 LEDGER = "statement_adjustments"
 # The column naming the month a table's rows belong to, checked on insert.
@@ -88,94 +82,43 @@ def _sqlite_triggers() -> None:
         )
 
 
-def _amounts() -> list[sa.Column[int]]:
-    return [
-        sa.Column(name, sa.BigInteger(), nullable=False)
-        for name in ("views", "ad_views", "video_amount", "ad_amount", "total_amount")
-    ]
-
-
 def upgrade() -> None:
-    op.create_table(
-        "statement_months",
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("payout_threshold", sa.BigInteger(), nullable=False),
-        sa.Column("statements", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("month", name=op.f("pk_statement_months")),
-    )
-    op.create_table(
+    create_table("statement_months", "month:date* closed_at:ts payout_threshold:big statements:big")
+    create_table(
         "statements",
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("creator_id", BigId, nullable=False),
-        *_amounts(),
-        sa.Column("carried_in", sa.BigInteger(), nullable=False),
-        sa.Column("adjustments_amount", sa.BigInteger(), nullable=False),
-        sa.Column("payable_amount", sa.BigInteger(), nullable=False),
-        sa.Column("paid_out", sa.BigInteger(), nullable=False),
-        sa.Column("carried_out", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "paid_out + carried_out = payable_amount", name=op.f("ck_statements_payout_adds_up")
-        ),
-        sa.CheckConstraint("paid_out >= 0", name=op.f("ck_statements_payout_non_negative")),
-        sa.CheckConstraint(
-            "payable_amount = carried_in + total_amount + adjustments_amount",
-            name=op.f("ck_statements_payable_adds_up"),
-        ),
-        sa.CheckConstraint(
-            "total_amount = video_amount + ad_amount", name=op.f("ck_statements_total_adds_up")
-        ),
-        sa.ForeignKeyConstraint(
-            ["creator_id"], ["users.id"], name=op.f("fk_statements_creator_id_users")
-        ),
-        sa.PrimaryKeyConstraint("month", "creator_id", name=op.f("pk_statements")),
+        f"month:date* creator_id:id* {AMOUNTS} carried_in:big adjustments_amount:big"
+        " payable_amount:big paid_out:big carried_out:big",
+        checks={
+            "payout_adds_up": "paid_out + carried_out = payable_amount",
+            "payout_non_negative": "paid_out >= 0",
+            "payable_adds_up": "payable_amount = carried_in + total_amount + adjustments_amount",
+            "total_adds_up": "total_amount = video_amount + ad_amount",
+        },
+        fks=[Fk("creator_id", "users.id")],
+        indexes={"ix_statements_creator_month": ["creator_id", "month"]},
     )
-    op.create_index("ix_statements_creator_month", "statements", ["creator_id", "month"])
-    op.create_table(
+    create_table(
         "statement_lines",
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("creator_id", BigId, nullable=False),
-        sa.Column("video_id", BigId, nullable=False),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        *_amounts(),
-        sa.ForeignKeyConstraint(
-            ["month", "creator_id"],
-            ["statements.month", "statements.creator_id"],
-            name=op.f("fk_statement_lines_month_statements"),
-        ),
-        sa.PrimaryKeyConstraint("month", "creator_id", "video_id", name=op.f("pk_statement_lines")),
+        f"month:date* creator_id:id* video_id:id* title:str(300) {AMOUNTS}",
+        fks=[Fk(["month", "creator_id"], ["statements.month", "statements.creator_id"])],
     )
-    op.create_table(
+    create_table(
         "statement_days",
-        sa.Column("business_date", sa.Date(), nullable=False),
-        sa.Column("video_id", BigId, nullable=False),
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("creator_id", BigId, nullable=False),
-        *_amounts(),
-        sa.PrimaryKeyConstraint("business_date", "video_id", name=op.f("pk_statement_days")),
+        f"business_date:date* video_id:id* month:date creator_id:id {AMOUNTS}",
+        indexes={"ix_statement_days_month_creator": ["month", "creator_id"]},
     )
-    op.create_index("ix_statement_days_month_creator", "statement_days", ["month", "creator_id"])
-    op.create_table(
+    create_table(
         LEDGER,
-        sa.Column("id", BigId, nullable=False),
-        sa.Column("statement_month", sa.Date(), nullable=False),
-        sa.Column("creator_id", BigId, nullable=False),
-        sa.Column("video_id", BigId, nullable=False),
-        sa.Column("business_date", sa.Date(), nullable=False),
-        sa.Column("previous_amount", sa.BigInteger(), nullable=False),
-        sa.Column("new_amount", sa.BigInteger(), nullable=False),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("amount <> 0", name=op.f("ck_statement_adjustments_non_zero")),
-        sa.CheckConstraint(
-            "amount = new_amount - previous_amount",
-            name=op.f("ck_statement_adjustments_amount_adds_up"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_statement_adjustments")),
-    )
-    op.create_index("ix_statement_adjustments_date_video", LEDGER, ["business_date", "video_id"])
-    op.create_index(
-        "ix_statement_adjustments_month_creator", LEDGER, ["statement_month", "creator_id"]
+        "id:id* statement_month:date creator_id:id video_id:id business_date:date"
+        " previous_amount:big new_amount:big amount:big created_at:ts",
+        checks={
+            "non_zero": "amount <> 0",
+            "amount_adds_up": "amount = new_amount - previous_amount",
+        },
+        indexes={
+            "ix_statement_adjustments_date_video": ["business_date", "video_id"],
+            "ix_statement_adjustments_month_creator": ["statement_month", "creator_id"],
+        },
     )
     if op.get_bind().dialect.name == "postgresql":
         _pg_triggers()
@@ -184,16 +127,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Dropping a table drops its triggers; PostgreSQL's functions go after them.
-    op.drop_index("ix_statement_adjustments_month_creator", table_name=LEDGER)
-    op.drop_index("ix_statement_adjustments_date_video", table_name=LEDGER)
-    op.drop_table(LEDGER)
-    op.drop_index("ix_statement_days_month_creator", table_name="statement_days")
-    op.drop_table("statement_days")
-    op.drop_table("statement_lines")
-    op.drop_index("ix_statements_creator_month", table_name="statements")
-    op.drop_table("statements")
-    op.drop_table("statement_months")
+    # Dropping a table drops its indexes and triggers; PostgreSQL's functions go after them.
+    for table in reversed((*FROZEN, LEDGER)):
+        op.drop_table(table)
     if op.get_bind().dialect.name == "postgresql":
         for table in INSERT_MONTH:
             op.execute(f"DROP FUNCTION refuse_insert_into_closed_{table}()")

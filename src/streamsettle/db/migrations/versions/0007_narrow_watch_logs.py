@@ -4,6 +4,7 @@
 into the new ``user_agents`` dictionary, positions in integer milliseconds, and two arrays
 (``ad_positions``, ``ad_ids``; JSON text on SQLite) instead of the ``watch_log_ad_slots``
 table. On PostgreSQL it is partitioned by business day, one partition per day present.
+``watch_log_archives`` records the days archived to Parquet files.
 Existing rows are converted in place; the rerun-marking trigger is re-created on the new
 table after the copy, so the conversion marks nothing for a re-run.
 
@@ -20,20 +21,18 @@ down_revision = "0006"
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 IntArray = sa.JSON().with_variant(sa.ARRAY(sa.Integer()), "postgresql")
 
-_PG_TRIGGER = """
-CREATE TRIGGER watch_logs_mark_rerun AFTER INSERT ON watch_logs
-REFERENCING NEW TABLE AS new_watch_logs
-FOR EACH STATEMENT EXECUTE FUNCTION mark_rerun_dates()
-"""
-_SQLITE_TRIGGER = """
-CREATE TRIGGER watch_logs_mark_rerun AFTER INSERT ON watch_logs
-FOR EACH ROW WHEN NEW.business_date <= (SELECT max(business_date) FROM batch_runs)
-BEGIN
-    INSERT INTO rerun_marks (business_date, version, marked_at)
-    VALUES (NEW.business_date, 1, strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')
-    ON CONFLICT (business_date) DO UPDATE SET version = version + 1;
-END
-"""
+
+def _trigger_definition(postgresql: bool) -> str:
+    """The rerun-marking trigger of ``watch_logs`` as created by 0004, read back from the
+    catalog so that it is re-created unchanged on the new table."""
+    query = (
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'watch_logs_mark_rerun'"
+        if postgresql
+        else "SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+        "AND name = 'watch_logs_mark_rerun'"
+    )
+    return str(op.get_bind().execute(sa.text(query)).scalar_one())
+
 
 _PG_COPY_UP = """
 INSERT INTO watch_logs (started_at, ended_at, session_id, business_date, video_id, viewer_id,
@@ -194,12 +193,15 @@ def _drop_trigger(postgresql: bool) -> None:
     op.execute("DROP TRIGGER watch_logs_mark_rerun" + (" ON watch_logs" if postgresql else ""))
 
 
-def _set_aside(postgresql: bool, name: str) -> None:
-    """Rename ``watch_logs`` to ``name`` and free the schema-wide names it holds."""
+def _set_aside(postgresql: bool, name: str) -> str:
+    """Rename ``watch_logs`` to ``name`` and free the schema-wide names it holds; the
+    definition of its trigger, dropped."""
+    trigger = _trigger_definition(postgresql)
     _drop_trigger(postgresql)
     op.rename_table("watch_logs", name)
     if postgresql:
         op.execute(f"ALTER TABLE {name} RENAME CONSTRAINT pk_watch_logs TO pk_{name}")
+    return trigger
 
 
 def upgrade() -> None:
@@ -211,8 +213,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_agents")),
         sa.UniqueConstraint("user_agent", name=op.f("uq_user_agents_user_agent")),
     )
+    op.create_table(
+        "watch_log_archives",
+        sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("rows", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("business_date", name=op.f("pk_watch_log_archives")),
+    )
     op.drop_index("ix_watch_logs_business_date_video_id", table_name="watch_logs")
-    _set_aside(postgresql, "watch_logs_v6")
+    trigger = _set_aside(postgresql, "watch_logs_v6")
     op.execute(
         "INSERT INTO user_agents (user_agent) "
         "SELECT DISTINCT user_agent FROM watch_logs_v6 ORDER BY user_agent"
@@ -236,16 +247,17 @@ def upgrade() -> None:
     op.execute(_PG_COPY_UP if postgresql else _SQLITE_COPY_UP)
     op.drop_table("watch_log_ad_slots")
     op.drop_table("watch_logs_v6")
-    op.execute(_PG_TRIGGER if postgresql else _SQLITE_TRIGGER)
+    op.execute(trigger)
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     postgresql = dialect == "postgresql"
-    _set_aside(postgresql, "watch_logs_v7")
+    trigger = _set_aside(postgresql, "watch_logs_v7")
     _old_watch_logs()
     for statement in _COPY_DOWN[dialect].split(";"):
         op.execute(statement)
     op.drop_table("watch_logs_v7")
     op.drop_table("user_agents")
-    op.execute(_PG_TRIGGER if postgresql else _SQLITE_TRIGGER)
+    op.drop_table("watch_log_archives")
+    op.execute(trigger)

@@ -1,39 +1,81 @@
--- Daily statistics per (video, ad) and per video (rule 3.4) for one video id range.
--- Ad views come only from counted views (a slot that had no ad is no ad view); a self
--- view contributes nothing, a repeat view only its watched seconds.
+-- Each of :day's watch logs classified (rule 3.3) and the daily statistics (rule 3.4), for
+-- one video id range, from one snapshot of the logs: a log stored while this runs is in
+-- none of these rows (it marks the date for a re-run), never counted unclassified.
+-- Only the logs that do not count (self, repeat) are written to view_classifications;
+-- a log of the day without a row there was counted.
+DELETE FROM view_classifications
+WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
+
 DELETE FROM daily_video_ad_stats
 WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
 
 DELETE FROM daily_video_stats
 WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
 
-INSERT INTO daily_video_ad_stats (business_date, video_id, ad_id, ad_views)
-SELECT c.business_date, c.video_id, s.ad_id, count(*)
-FROM view_classifications AS c
-JOIN watch_log_ad_slots AS s ON s.session_id = c.session_id
-WHERE c.business_date = :day AND c.video_id BETWEEN :lo AND :hi
-  AND c.kind = 'counted' AND s.ad_id IS NOT NULL
-GROUP BY c.business_date, c.video_id, s.ad_id;
+-- The candidates are the day's logs (its partition) plus the earlier logs that started
+-- inside the repeat window before the day's first instant (:window_start); those count as
+-- "earlier sessions" but are not classified for this day. The nearest earlier session of
+-- the same video by the same user (or the same IP) decides: if any earlier one started
+-- within the window, the nearest one did. Sessions are ordered by start, then session id.
+-- snapshot: kinds
+SELECT l.video_id, v.creator_id, l.session_id, l.watched_seconds, l.ad_ids,
+       CASE
+           WHEN l.viewer_id IS NOT NULL AND l.viewer_id = v.creator_id THEN 'self'
+           WHEN l.viewer_id IS NOT NULL AND l.start_key - l.prev_user_key <= {window}
+               THEN 'repeat'
+           WHEN l.start_key - l.prev_ip_key <= {window} THEN 'repeat'
+           ELSE 'counted'
+       END AS kind
+FROM (
+    SELECT c.*,
+           lag(c.start_key) OVER (
+               PARTITION BY c.video_id, c.viewer_id ORDER BY c.start_key, c.session_id
+           ) AS prev_user_key,
+           lag(c.start_key) OVER (
+               PARTITION BY c.video_id, c.ip ORDER BY c.start_key, c.session_id
+           ) AS prev_ip_key
+    FROM (
+        SELECT business_date, video_id, session_id, viewer_id, ip, watched_seconds, ad_ids,
+               {start_key} AS start_key
+        FROM (
+            SELECT business_date, video_id, session_id, viewer_id, ip, started_at,
+                   watched_seconds, ad_ids
+            FROM watch_logs
+            WHERE business_date = :day AND video_id BETWEEN :lo AND :hi
+            UNION ALL
+            SELECT business_date, video_id, session_id, viewer_id, ip, started_at,
+                   watched_seconds, NULL
+            FROM watch_logs
+            WHERE business_date BETWEEN :lookback_date AND :prev_date
+              AND video_id BETWEEN :lo AND :hi
+              AND started_at >= :window_start
+        ) AS u
+    ) AS c
+) AS l
+JOIN videos AS v ON v.id = l.video_id
+WHERE l.business_date = :day;
 
+INSERT INTO view_classifications (business_date, video_id, session_id, kind, watched_seconds)
+SELECT :day, video_id, session_id, kind, watched_seconds
+FROM kinds
+WHERE kind <> 'counted';
+
+-- Ad views come only from counted views; a slot that had no ad is no ad view.
+INSERT INTO daily_video_ad_stats (business_date, video_id, ad_id, ad_views)
+SELECT :day, k.video_id, a.value, count(*)
+FROM kinds AS k, {ad_ids_of_k}
+WHERE k.kind = 'counted' AND a.value IS NOT NULL
+GROUP BY k.video_id, a.value;
+
+-- A self view contributes nothing, a repeat view only its watched seconds.
 INSERT INTO daily_video_stats (business_date, video_id, creator_id, sessions, views,
                                self_views, repeat_views, watched_seconds, ad_views)
-SELECT k.business_date, k.video_id, v.creator_id, k.sessions, k.views, k.self_views,
-       k.repeat_views, k.watched_seconds, COALESCE(a.ad_views, 0)
-FROM (
-    SELECT business_date, video_id,
-           count(*) AS sessions,
-           sum(CASE WHEN kind = 'counted' THEN 1 ELSE 0 END) AS views,
-           sum(CASE WHEN kind = 'self' THEN 1 ELSE 0 END) AS self_views,
-           sum(CASE WHEN kind = 'repeat' THEN 1 ELSE 0 END) AS repeat_views,
-           sum(CASE WHEN kind = 'self' THEN 0 ELSE watched_seconds END) AS watched_seconds
-    FROM view_classifications
-    WHERE business_date = :day AND video_id BETWEEN :lo AND :hi
-    GROUP BY business_date, video_id
-) AS k
-JOIN videos AS v ON v.id = k.video_id
-LEFT JOIN (
-    SELECT video_id, sum(ad_views) AS ad_views
-    FROM daily_video_ad_stats
-    WHERE business_date = :day AND video_id BETWEEN :lo AND :hi
-    GROUP BY video_id
-) AS a ON a.video_id = k.video_id;
+SELECT :day, video_id, creator_id,
+       count(*),
+       sum(CASE WHEN kind = 'counted' THEN 1 ELSE 0 END),
+       sum(CASE WHEN kind = 'self' THEN 1 ELSE 0 END),
+       sum(CASE WHEN kind = 'repeat' THEN 1 ELSE 0 END),
+       sum(CASE WHEN kind = 'self' THEN 0 ELSE watched_seconds END),
+       sum(CASE WHEN kind = 'counted' THEN {ad_count} ELSE 0 END)
+FROM kinds
+GROUP BY video_id, creator_id;
