@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from typing import Protocol
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +17,15 @@ from streamsettle.services import rate_cards
 from streamsettle.services.batch.engines.day import RESULT_COLUMNS, DayInputs, DayParams, DayResults
 from streamsettle.services.batch.engines.duckdb_engine import DuckDBEngine
 from streamsettle.services.batch.engines.extract import extract_day
+from streamsettle.services.batch.partitions import FULL_RANGE
+from streamsettle.services.batch.steps import (
+    AD_STATS,
+    CREATOR_TOTALS,
+    SETTLE,
+    VIDEO_STATS,
+    DayContext,
+    run_step,
+)
 from tests.integration.engines.day_world import DayWorld
 from tests.integration.engines.reference import reference_results
 
@@ -80,6 +90,34 @@ def database_rows(runtime: Runtime, name: str, day: date) -> list[tuple[object, 
     with runtime.db.engine.connect() as conn:
         rows = conn.execute(query, {"day": day}).all()
     return sorted(tuple(str(v) if isinstance(v, uuid.UUID) else v for v in r) for r in rows)
+
+
+def sql_engine_rows(runtime: Runtime, day: date, rate_card_id: int) -> DayResults:
+    """The rows the ``sql`` engine's steps write for ``day`` (one partition), read back in
+    their transaction, which is then rolled back: the database is left as it was."""
+    context = DayContext.build(runtime, day, rate_card_id)
+    tables: dict[str, pa.Table] = {}
+    with runtime.db.engine.connect() as conn, conn.begin() as transaction:
+        for step in (VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS):
+            run_step(conn, step, context, FULL_RANGE)
+        for name, columns in RESULT_COLUMNS.items():
+            query = sa.text(f"SELECT {', '.join(columns)} FROM {name} WHERE business_date = :d")
+            rows = [
+                {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in r.items()}
+                for r in conn.execute(query, {"d": day}).mappings()
+            ]
+            tables[name] = pa.Table.from_pylist(rows, schema=_result_schema(columns))
+        transaction.rollback()
+    return DayResults(tables)
+
+
+def _result_schema(columns: tuple[str, ...]) -> pa.Schema:
+    def kind(column: str) -> pa.DataType:
+        if column == "business_date":
+            return pa.date32()
+        return pa.string() if column in ("session_id", "kind") else pa.int64()
+
+    return pa.schema([(column, kind(column)) for column in columns])
 
 
 def assert_engines_agree(inputs: DayInputs, engines: Sequence[Engine]) -> DayResults:

@@ -87,6 +87,25 @@ class DayWorld:
                      for a, n in ads.items()],
                 )  # fmt: skip
 
+    def sample_day(self, day: date) -> list[int]:
+        """Three videos of two creators with ads, repeats by IP and self views; the videos."""
+        creator, other, advertiser = (
+            self.user("creator"),
+            self.user("creator"),
+            self.user("advertiser"),
+        )
+        videos = [self.video(creator), self.video(other), self.video(creator)]
+        first, second = self.ad(advertiser), self.ad(advertiser)
+        start = self.at(day, "12:00:00")
+        with self.batch():
+            for n, video in enumerate(videos):
+                for i in range(4):
+                    at = start + timedelta(seconds=10 * i + n)
+                    self.log(video, at, ip=f"10.0.{n}.{i % 2}", watched=400 + i,
+                             slots={300: first if i % 2 else second})  # fmt: skip
+                self.log(video, start, viewer=creator, ip="10.9.9.9", watched=90)
+        return videos
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Logs made inside are written together, in one call of the writer."""

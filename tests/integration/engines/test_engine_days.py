@@ -7,8 +7,13 @@ import uuid
 from datetime import date, timedelta
 
 from streamsettle.runtime import Runtime
-from streamsettle.services.batch.engines.day import DayResults
-from tests.integration.engines.conftest import Engine, assert_engines_agree, day_inputs
+from streamsettle.services.batch.engines.day import RESULT_COLUMNS, DayResults
+from tests.integration.engines.conftest import (
+    Engine,
+    assert_engines_agree,
+    day_inputs,
+    sql_engine_rows,
+)
 from tests.integration.engines.day_world import DayWorld
 
 DAY = date(2024, 9, 2)
@@ -33,7 +38,13 @@ def _by(results: DayResults, name: str, *keys: str) -> dict[object, dict[str, ob
 
 
 def _run(runtime: Runtime, engines: list[Engine], day: date = DAY) -> DayResults:
-    return assert_engines_agree(day_inputs(runtime, day), engines)
+    """Every columnar engine and the ``sql`` engine's steps give the domain rules' rows."""
+    inputs = day_inputs(runtime, day)
+    expected = assert_engines_agree(inputs, engines)
+    in_database = sql_engine_rows(runtime, day, inputs.params.rate_card_id)
+    for name in RESULT_COLUMNS:
+        assert in_database.rows(name) == expected.rows(name), f"sql: {name}"
+    return expected
 
 
 def test_repeat_window_edges_by_user_and_by_ip(

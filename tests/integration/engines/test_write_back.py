@@ -4,7 +4,7 @@ writing again replaces them (a video gone from the day loses its rows)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -19,21 +19,6 @@ from tests.integration.engines.day_world import DayWorld
 DAY = date(2024, 9, 2)
 
 
-def _day(w: DayWorld) -> tuple[list[int], int]:
-    creator, other, advertiser = w.user("creator"), w.user("creator"), w.user("advertiser")
-    videos = [w.video(creator), w.video(other), w.video(creator)]
-    first, second = w.ad(advertiser), w.ad(advertiser)
-    start = w.at(DAY, "12:00:00")
-    with w.batch():
-        for n, video in enumerate(videos):
-            for i in range(4):
-                at = start + timedelta(seconds=10 * i + n)
-                w.log(video, at, ip=f"10.0.{n}.{i % 2}", watched=400 + i,
-                      slots={300: first if i % 2 else second})  # fmt: skip
-            w.log(video, start, viewer=creator, ip="10.9.9.9", watched=90)
-    return videos, creator
-
-
 def _write(runtime: Runtime, results: DayResults, ranges: list[tuple[int, int]]) -> int:
     written = 0
     for lo, hi in ranges:
@@ -45,7 +30,7 @@ def _write(runtime: Runtime, results: DayResults, ranges: list[tuple[int, int]])
 
 
 def test_written_rows_are_the_engine_rows(runtime: Runtime, day_world: DayWorld) -> None:
-    videos, _creator = _day(day_world)
+    videos = day_world.sample_day(DAY)
     results = DuckDBEngine(threads=2).compute(day_inputs(runtime, DAY))
     split = videos[1]
     ranges = [(-(2**63), split - 1), (split, 2**63 - 1)]
@@ -61,7 +46,7 @@ def test_written_rows_are_the_engine_rows(runtime: Runtime, day_world: DayWorld)
 
 
 def test_a_partition_write_replaces_only_its_range(runtime: Runtime, day_world: DayWorld) -> None:
-    videos, _creator = _day(day_world)
+    videos = day_world.sample_day(DAY)
     results = DuckDBEngine(threads=2).compute(day_inputs(runtime, DAY))
     _write(runtime, results, [(-(2**63), 2**63 - 1)])
     # A day without the last video's logs, written for that video's range alone.
@@ -79,7 +64,7 @@ def test_a_partition_write_replaces_only_its_range(runtime: Runtime, day_world: 
 
 
 def test_a_failed_transaction_leaves_the_old_rows(runtime: Runtime, day_world: DayWorld) -> None:
-    _day(day_world)
+    day_world.sample_day(DAY)
     results = DuckDBEngine(threads=2).compute(day_inputs(runtime, DAY))
     _write(runtime, results, [(-(2**63), 2**63 - 1)])
     with pytest.raises(RuntimeError), runtime.db.engine.begin() as conn:
