@@ -21,6 +21,16 @@ from sqlalchemy import Connection, Date, bindparam, text
 from streamsettle.services.batch.engines.day import PER_VIDEO, RESULT_COLUMNS, TOTALS, DayResults
 
 _CSV = pacsv.WriteOptions(include_header=False, batch_size=65536)
+# Each result table's primary key after business_date (one date per write).
+KEYS = {
+    "view_classifications": ("video_id", "session_id"),
+    "daily_video_stats": ("video_id",),
+    "daily_video_ad_stats": ("video_id", "ad_id"),
+    "daily_ad_stats": ("ad_id",),
+    "daily_ad_settlements": ("video_id", "ad_id"),
+    "daily_settlements": ("video_id",),
+    "daily_creator_settlements": ("creator_id",),
+}
 
 
 def in_range(table: pa.Table, lo: int, hi: int) -> pa.Table:
@@ -71,8 +81,10 @@ def copy_rows(conn: Connection, name: str, table: pa.Table) -> int:
     if table.num_rows == 0:
         return 0
     columns = RESULT_COLUMNS[name]
+    # In primary key order: each index page is filled once, not revisited at random.
+    ordered = table.select(list(columns)).sort_by([(key, "ascending") for key in KEYS[name]])
     buffer = io.BytesIO()
-    pacsv.write_csv(table.select(list(columns)), buffer, _CSV)
+    pacsv.write_csv(ordered, buffer, _CSV)
     raw = conn.connection.driver_connection
     if raw is None:
         raise RuntimeError("the connection has no driver connection to COPY through")
