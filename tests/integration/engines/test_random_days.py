@@ -125,7 +125,7 @@ def test_random_days_on_spark(spark_engine: Engine | None) -> None:
         pytest.skip("PySpark is not installed")
     engine = spark_engine
 
-    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(inputs=days())
     def check(inputs: DayInputs) -> None:
         assert_engines_agree(inputs, [engine])
