@@ -178,7 +178,7 @@ def _archive_day(connection: Connection, day: date, directory: Path) -> int:
 def archive(
     runtime: Runtime, before: date, directory: Path, on_day: DayDone | None = None
 ) -> ArchiveResult:
-    """Archive every settled day before ``before`` that still has its partition."""
+    """Archive every settled day before ``before`` that still has rows in its partition."""
     directory.mkdir(parents=True, exist_ok=True)
     with runtime.db.engine.connect() as connection:
         _require_postgresql(connection)
@@ -187,6 +187,9 @@ def archive(
     skipped: list[tuple[date, str]] = []
     for day in days:
         with runtime.db.engine.begin() as connection:
+            table = partitions.partition_name(day)
+            if not connection.scalar(text(f"SELECT EXISTS (SELECT FROM {table})")):  # noqa: S608
+                continue  # an empty day (made ahead, or emptied): nothing to keep
             why = _settled(connection, day)
             if why is not None:
                 skipped.append((day, why))
