@@ -50,10 +50,13 @@ def spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine | 
     session.stop()
 
 
+# Days of a few dozen logs: planning and code generation, not data, are the cost of each
+# Spark job here, so adaptive execution and whole-stage code generation are off.
 SPARK_TEST_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.default.parallelism": "2",
-    "spark.sql.adaptive.coalescePartitions.enabled": "false",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
     "spark.driver.memory": "1g",
 }
 
