@@ -20,7 +20,13 @@ ids) and two hash semi-joins of the day against itself (one connection, which ma
 parallel workers). The faster of them is the least a batch that applies the rules in the
 database pays.
 
+Every installed engine (``--engines``, docs/engines.md) is timed on the same day: the
+run's seconds, and for the columnar engines its extract, compute and write-back steps
+apart, next to ``SELECT video_id, count(*) … GROUP BY video_id`` measured in the same run.
+Spark's session (its JVM) is started, and timed, before its run.
+
     python -m bench.batch_day [--quick] [--logs N] [--videos N] [--partitions 1,2]
+                              [--engines sql,duckdb,spark]
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from streamsettle.db.partitions import ensure_days
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
+from streamsettle.services.batch.engines.registry import installed_engines
 from streamsettle.services.batch.steps import PG_WORK_MEM
 
 DEFAULT_LOGS = 1_000_000
@@ -260,7 +267,43 @@ def reset_day(url: str) -> None:
     common.checkpoint(url)
 
 
-def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -> None:
+GROUP_BY = """
+SELECT video_id, count(*) FROM watch_logs WHERE business_date = %(day)s GROUP BY video_id
+"""
+WRITE_STEPS = ("video_stats", "ad_stats", "settle", "creator_totals")
+
+
+def engine_split(steps: dict[str, float], group_by: float) -> dict[str, float]:
+    """A columnar run's extract, compute and write-back seconds, and each next to the
+    ``GROUP BY``."""
+    parts = {
+        "extract": steps.get("extract", 0.0),
+        "compute": steps.get("compute", 0.0),
+        "write_back": round(sum(steps.get(name, 0.0) for name in WRITE_STEPS), 3),
+    }
+    return {
+        **parts,
+        **{f"{name}_vs_group_by": round(value / group_by, 1) for name, value in parts.items()},
+    }
+
+
+def start_spark(settings: Settings) -> float:
+    """Seconds to start the spark engine's session (the JVM), outside any timed run."""
+    from streamsettle.services.batch.engines.registry import shared_spark_session
+
+    with common.Stopwatch() as watch:
+        shared_spark_session(settings.spark_master)
+    return watch.seconds
+
+
+def measure(
+    logs: int,
+    videos: int,
+    partitions: Sequence[int],
+    *,
+    quick: bool,
+    engines: Sequence[str] = ("sql",),
+) -> None:
     with common.throwaway_database() as url:
         settings = Settings(
             _env_file=None, database_url=url, jwt_secret=BENCH_SECRET, embedded=False
@@ -285,6 +328,8 @@ def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -
                 conn.execute(REFERENCE, {"day": DAY}).fetchall()  # warm the cache like a run
                 with common.Stopwatch() as reference:
                     groups = len(conn.execute(REFERENCE, {"day": DAY}).fetchall())
+                with common.Stopwatch() as group_by:
+                    conn.execute(GROUP_BY, {"day": DAY}).fetchall()
             ref = {
                 "name": "SELECT video_id, count(*), sum(watched_seconds) ... GROUP BY video_id",
                 "seconds": round(reference.seconds, 3),
@@ -315,18 +360,43 @@ def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -
                         "vs_reference": round(floor / reference.seconds, 1),
                     }
                 )
-            plan = [(count, False) for count in partitions] + [(partitions[-1], True)]
-            for count, rerun in plan:
+            common.emit(
+                {
+                    "name": "batch_day",
+                    "measure": "reference count group by",
+                    "quick": quick,
+                    "sizes": sizes,
+                    "query": " ".join(GROUP_BY.split()),
+                    "seconds": round(group_by.seconds, 3),
+                }
+            )
+            plan = [(engine, count, False) for engine in engines for count in partitions]
+            rerun_engine = settings.engine if settings.engine in engines else engines[0]
+            plan.append((rerun_engine, partitions[-1], True))
+            for engine, count, rerun in plan:
+                if engine == "spark" and not rerun and count == partitions[0]:
+                    started = start_spark(settings)
+                    common.emit(
+                        {
+                            "name": "batch_day",
+                            "measure": "spark session start (not in the run)",
+                            "quick": quick,
+                            "master": settings.spark_master,
+                            "seconds": round(started, 3),
+                        }
+                    )
                 if not rerun:
                     reset_day(url)
                 else:
                     common.checkpoint(url)
                 with common.Stopwatch() as watch:
-                    run = run_date(runtime, DAY, partitions=count)
+                    run = run_date(runtime, DAY, partitions=count, engine=engine)
+                steps = _step_seconds(run)
                 common.emit(
                     {
                         "name": "batch_day",
                         "measure": "run_date (re-run)" if rerun else "run_date",
+                        "engine": run.engine,
                         "quick": quick,
                         "sizes": sizes,
                         "partitions": run.partitions,
@@ -334,7 +404,9 @@ def measure(logs: int, videos: int, partitions: Sequence[int], *, quick: bool) -
                         "error": run.error,
                         "seconds": round(watch.seconds, 3),
                         "rows_per_second": common.rate(logs, watch.seconds),
-                        "steps": _step_seconds(run),
+                        "vs_group_by": round(watch.seconds / group_by.seconds, 1),
+                        "steps": steps,
+                        **(engine_split(steps, group_by.seconds) if engine != "sql" else {}),
                         "reference": ref,
                     }
                 )
@@ -354,11 +426,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args_parser.add_argument(
         "--partitions", default="1,2", help="comma-separated partition counts to time"
     )
+    args_parser.add_argument(
+        "--engines",
+        help="comma-separated batch engines to time (default: every installed one)",
+    )
     args = args_parser.parse_args(argv)
     logs = args.logs or (QUICK_LOGS if args.quick else DEFAULT_LOGS)
     videos = args.videos or max(logs // 50, 100)
     partitions = [int(p) for p in args.partitions.split(",") if p.strip()]
-    measure(logs, videos, partitions, quick=args.quick)
+    engines = (
+        [e.strip() for e in args.engines.split(",") if e.strip()]
+        if args.engines
+        else installed_engines()
+    )
+    measure(logs, videos, partitions, quick=args.quick, engines=engines)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -105,6 +106,21 @@ class Settings(BaseSettings):
     batch_partitions: int = Field(default=0, ge=0, description="0 means the number of cores")
     batch_schedule_time: str = "00:30"
     batch_stale_after_seconds: int = Field(default=120, gt=0)
+    batch_engine: Literal["", "sql", "duckdb", "spark"] = Field(
+        default="",
+        description="where the batch computes the rules: sql, duckdb or spark "
+        "(empty: duckdb on PostgreSQL, sql on SQLite)",
+    )
+    spark_master: str = Field(
+        default="local[*]",
+        description="the spark engine's master: local[N], spark://, k8s://, yarn or sc:// "
+        "(Spark Connect)",
+    )
+    spark_data_dir: str = Field(
+        default="var/spark",
+        description="where the spark engine writes each day's inputs as Parquet: a directory, "
+        "or s3://, gs://, hdfs:// that every executor can read",
+    )
 
     payout_threshold_krw: int = Field(
         default=10_000, ge=0, description="a statement pays out a payable balance from here on"
@@ -140,6 +156,13 @@ class Settings(BaseSettings):
                 "must be a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://"
             )
         return value
+
+    @property
+    def engine(self) -> str:
+        """The batch engine in use: the setting, else duckdb on PostgreSQL, sql on SQLite."""
+        if self.batch_engine:
+            return self.batch_engine
+        return "sql" if self.database_url.startswith("sqlite") else "duckdb"
 
     @field_validator("metrics_token")
     @classmethod

@@ -84,9 +84,19 @@ def run(
     skip_completed: bool = typer.Option(
         False, "--skip-completed", help="in a backfill, skip dates already settled and current"
     ),
+    engine: str = typer.Option(
+        "",
+        "--engine",
+        help="where the rules are computed: sql, duckdb or spark (default: "
+        "STREAMSETTLE_BATCH_ENGINE, else duckdb on PostgreSQL, sql on SQLite)",
+    ),
 ) -> None:
     """Settle one date (--date) or a range in order (--from/--to), stopping at a failure."""
     from streamsettle.services.batch import run_range
+    from streamsettle.services.batch.engines import ENGINE_NAMES
+
+    if engine and engine not in ENGINE_NAMES:
+        fail(f"--engine must be one of {', '.join(ENGINE_NAMES)}, not {engine!r}")
 
     single, first, last = (
         _parse_date(day, "--date"),
@@ -111,6 +121,7 @@ def run(
             partitions=partitions or None,
             on_event=display,
             skip_completed=skip_completed,
+            engine=engine or None,
         )
     if display.note:
         console.print(f"[yellow]note:[/yellow] {display.note}")
@@ -151,7 +162,9 @@ def status(
     if not runs:
         console.print("no batch runs" + (f" for {only}" if only else ""))
         return
-    table = _table("batch runs", "run", "date", "status", "parts", "started", "took", "note")
+    table = _table(
+        "batch runs", "run", "date", "status", "engine", "parts", "started", "took", "note"
+    )
     latest: dict[date, int] = {}
     for r in runs:
         latest.setdefault(r.business_date, r.id)
@@ -168,6 +181,7 @@ def status(
             str(r.id),
             r.business_date.isoformat(),
             f"[{colour}]{r.status}[/{colour}]",
+            r.engine,
             str(r.partitions),
             _when(r.started_at),
             _duration(r.started_at, r.finished_at),

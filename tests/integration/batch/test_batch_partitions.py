@@ -137,8 +137,11 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
     run_date(pg_world.runtime, D - timedelta(days=1), partitions=3)
     run = run_date(pg_world.runtime, D, partitions=3)
     names = Counter(step.name for step in run.steps)
+    assert run.engine == "duckdb"
     assert names == {
         "flush": 1,
+        "extract": 1,
+        "compute": 1,
         "video_stats": 3,
         "ad_stats": 1,
         "settle": 3,

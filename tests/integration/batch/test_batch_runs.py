@@ -177,7 +177,7 @@ def test_a_killed_run_is_taken_over_as_stale_and_gives_the_same_rows(pg_world: W
     (dead,) = _runs(runtime)
     assert dead.status == "running"  # nobody told the repository: the process just died
     assert {s.name for s in dead.steps if s.status == "completed"} == {
-        "flush", "video_stats", "ad_stats",
+        "flush", "extract", "compute", "video_stats", "ad_stats",
     }  # fmt: skip
     assert pg_world.one(DailyVideoStats, business_date=D1, video_id=video).views == 3
     with runtime.db.session() as session:

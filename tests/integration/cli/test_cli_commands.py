@@ -101,7 +101,10 @@ def test_batch_status_fits_80_columns(demo: Demo) -> None:
     for day in demo.dates:  # every date in full, on one line with its status
         assert any(str(day) in line and "completed" in line for line in lines), day
     header = next(line for line in lines if " run " in f" {line} ")
-    assert header.split() == ["run", "date", "status", "parts", "started", "took", "note"]
+    assert header.split() == [
+        "run", "date", "status", "engine", "parts", "started", "took", "note",
+    ]  # fmt: skip
+    assert all("sql" in line for line in lines if "completed" in line)  # SQLite's engine
 
 
 def test_the_settle_step_reports_the_rows_it_wrote_on_sqlite(demo: Demo) -> None:

@@ -184,10 +184,10 @@ def test_progress_and_repriced_days_follow_the_runs(runtime: Runtime, client: Te
         assert time.monotonic() < deadline, body
         time.sleep(0.2)
     assert [(d["date"], d["status"], d["steps_done"]) for d in body["days"]] == [
-        ("2026-10-01", "completed", 6),
-        ("2026-10-02", "completed", 6),
-        ("2026-10-03", "completed", 6),
-    ]  # flush .. creator_totals and statement_adjustments, one partition each
+        ("2026-10-01", "completed", 8),
+        ("2026-10-02", "completed", 8),
+        ("2026-10-03", "completed", 8),
+    ]  # flush, extract, compute (the duckdb engine) .. statement_adjustments, one each
     assert body["completed"] == 3 and body["refused"] is None
 
     with runtime.db.session() as session:

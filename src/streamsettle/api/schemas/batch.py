@@ -38,6 +38,7 @@ class BatchRunPublic(BaseModel):
     date: dt.date
     status: RunStatus
     partitions: int
+    engine: str
     worker: str
     steps: list[BatchStepPublic]
     started_at: dt.datetime

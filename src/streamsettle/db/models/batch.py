@@ -42,6 +42,7 @@ class BatchRun(Base):
     status: Mapped[str] = mapped_column(String(10), default="running")
     partitions: Mapped[int] = mapped_column(Integer, default=1)
     worker: Mapped[str] = mapped_column(String(200), default="")
+    engine: Mapped[str] = mapped_column(String(10), default="sql", server_default="sql")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -97,9 +97,13 @@ def latest_completed_date(session: Session) -> date | None:
     )
 
 
-def insert_run(session: Session, day: date, *, partitions: int, worker: str) -> int:
+def insert_run(
+    session: Session, day: date, *, partitions: int, worker: str, engine: str = "sql"
+) -> int:
     """Insert the running attempt; ``BatchRefused`` if another one is running for ``day``."""
-    run = BatchRun(business_date=day, status="running", partitions=partitions, worker=worker)
+    run = BatchRun(
+        business_date=day, status="running", partitions=partitions, worker=worker, engine=engine
+    )
     try:
         with session.begin_nested():
             session.add(run)

@@ -22,13 +22,16 @@ from sqlalchemy.orm import Session
 from streamsettle import faults
 from streamsettle.db.base import utcnow
 from streamsettle.db.engine import Database
-from streamsettle.db.models import BatchRun, WatchLogArchive
+from streamsettle.db.models import BatchRun, RateCard, WatchLogArchive
 from streamsettle.domain.periods import DateRange, business_date
 from streamsettle.errors import BatchRefused, InvalidInput
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
 from streamsettle.services import rate_cards
 from streamsettle.services.batch import repository as repo
+from streamsettle.services.batch.engines.day import DayInputs, DayParams, DayResults
+from streamsettle.services.batch.engines.extract import extract_day
+from streamsettle.services.batch.engines.registry import check_engine, columnar_engine
 from streamsettle.services.batch.events import BatchEvent, EventHandler, emit
 from streamsettle.services.batch.partitions import (
     FULL_RANGE,
@@ -39,7 +42,9 @@ from streamsettle.services.batch.partitions import (
 )
 from streamsettle.services.batch.steps import (
     AD_STATS,
+    COMPUTE,
     CREATOR_TOTALS,
+    EXTRACT,
     FLUSH,
     SETTLE,
     STATEMENT_ADJUSTMENTS,
@@ -48,6 +53,7 @@ from streamsettle.services.batch.steps import (
     analyze_after,
     flush_day,
     run_step,
+    write_step,
 )
 from streamsettle.services.statements.adjustments import record_adjustments
 from streamsettle.workers import PeriodicWorker
@@ -62,7 +68,12 @@ def worker_name() -> str:
 
 
 def prepare_run(
-    runtime: Runtime, day: date, *, partitions: int | None = None, now: datetime | None = None
+    runtime: Runtime,
+    day: date,
+    *,
+    partitions: int | None = None,
+    now: datetime | None = None,
+    engine: str | None = None,
 ) -> int:
     """Check that ``day`` can be settled now and record a running attempt; its id.
 
@@ -71,8 +82,13 @@ def prepare_run(
     previous day is not settled (unless it is the first day with watch logs), a day with no
     valid rate card in force, and a day that another live worker is running. A running
     attempt whose heartbeat is stale is marked failed first ("stale: worker died").
+    ``engine`` computes the rules (``settings.engine`` when None; docs/engines.md).
     """
     settings = runtime.settings
+    try:
+        engine = check_engine(engine or settings.engine, is_sqlite=runtime.db.is_sqlite)
+    except ValueError as exc:
+        raise BatchRefused(str(exc), {"date": day.isoformat()}) from exc
     now = now or utcnow()
     today = business_date(now, settings.tz)
     if day >= today:
@@ -96,7 +112,7 @@ def prepare_run(
                 f"heartbeat {current.heartbeat_at.isoformat(timespec='seconds')})",
                 {"date": day.isoformat(), "run_id": current.id},
             )
-        return repo.insert_run(session, day, partitions=parts, worker=worker_name())
+        return repo.insert_run(session, day, partitions=parts, worker=worker_name(), engine=engine)
 
 
 def _check_not_archived(session: Session, day: date) -> None:
@@ -167,7 +183,7 @@ def execute_run(
     heartbeat.start()
     started = perf_counter()
     try:
-        mark = _execute_steps(runtime, run_id, day, run.partitions, on_event, now)
+        mark = _execute_steps(runtime, run_id, day, run.partitions, run.engine, on_event, now)
     except BaseException as exc:
         error = repo.error_text(exc)
         repo.finish_run(db, run_id, error=error)
@@ -208,6 +224,7 @@ def _execute_steps(
     run_id: int,
     day: date,
     parts: int,
+    engine: str,
     on_event: EventHandler | None,
     now: datetime | None,
 ) -> int | None:
@@ -231,22 +248,65 @@ def _execute_steps(
     with db.session() as session:
         card_id = _check_rate_card(session, day)
     context = DayContext.build(runtime, day, card_id)
+    if engine == "sql":
+
+        def work(name: str, r: VideoRange) -> Callable[[Connection], int]:
+            return lambda conn: run_step(conn, name, context, r)
+    else:
+        results = _compute(runtime, engine, context, lambda name, w: unit(name, FULL_RANGE, 1, w))
+
+        def work(name: str, r: VideoRange) -> Callable[[Connection], int]:
+            return lambda conn: write_step(conn, name, context, r, results)
 
     def partitioned(name: str) -> None:
-        run_parallel(
-            ranges,
-            lambda r: unit(name, r, len(ranges), lambda conn: run_step(conn, name, context, r)),
-        )
+        run_parallel(ranges, lambda r: unit(name, r, len(ranges), work(name, r)))
         analyze_after(db.engine, name)
         faults.reached(faults.batch_after_step(name))
 
     partitioned(VIDEO_STATS)
-    unit(AD_STATS, FULL_RANGE, 1, lambda conn: run_step(conn, AD_STATS, context, FULL_RANGE))
+    unit(AD_STATS, FULL_RANGE, 1, work(AD_STATS, FULL_RANGE))
     faults.reached(faults.batch_after_step(AD_STATS))
     partitioned(SETTLE)
-    unit(CREATOR_TOTALS, FULL_RANGE, 1, lambda c: run_step(c, CREATOR_TOTALS, context, FULL_RANGE))
+    unit(CREATOR_TOTALS, FULL_RANGE, 1, work(CREATOR_TOTALS, FULL_RANGE))
     unit(STATEMENT_ADJUSTMENTS, FULL_RANGE, 1, lambda conn: record_adjustments(conn, day))
     return mark
+
+
+def _compute(
+    runtime: Runtime,
+    engine: str,
+    context: DayContext,
+    unit: Callable[[str, Callable[[Connection], int]], int],
+) -> DayResults:
+    """Steps ``extract`` and ``compute`` of a columnar run: the day's inputs read in one
+    snapshot, then the engine's result tables (held in memory for the write steps)."""
+    settings = runtime.settings
+    with runtime.db.session() as session:
+        card = session.get(RateCard, context.rate_card_id)
+        assert card is not None
+        domain_card = rate_cards.to_domain(card)
+    params = DayParams(context.day, context.window, context.rate_card_id)
+    held: list[DayInputs | DayResults] = []
+
+    def extract(_conn: Connection) -> int:
+        inputs = extract_day(settings.database_url, params, settings.tz, domain_card)
+        held.append(inputs)
+        return int(inputs.logs.num_rows)
+
+    def compute(_conn: Connection) -> int:
+        inputs = held.pop()
+        assert isinstance(inputs, DayInputs)
+        results = columnar_engine(settings, engine).compute(inputs)
+        held.append(results)
+        return results.row_count
+
+    unit(EXTRACT, extract)
+    faults.reached(faults.batch_after_step(EXTRACT))
+    unit(COMPUTE, compute)
+    faults.reached(faults.batch_after_step(COMPUTE))
+    (results,) = held
+    assert isinstance(results, DayResults)
+    return results
 
 
 def _run_unit(
@@ -290,12 +350,13 @@ def run_date(
     partitions: int | None = None,
     on_event: Callable[[BatchEvent], None] | None = None,
     now: datetime | None = None,
+    engine: str | None = None,
 ) -> BatchRun:
     """Settle one business date: the finished run (``status`` completed or failed).
 
     Raises ``BatchRefused`` when the date cannot be settled now (see ``prepare_run``).
     """
-    run_id = prepare_run(runtime, day, partitions=partitions, now=now)
+    run_id = prepare_run(runtime, day, partitions=partitions, now=now, engine=engine)
     return execute_run(runtime, run_id, on_event=on_event, now=now)
 
 
@@ -308,6 +369,7 @@ def run_range(
     on_event: Callable[[BatchEvent], None] | None = None,
     now: datetime | None = None,
     skip_completed: bool = False,
+    engine: str | None = None,
 ) -> list[BatchRun]:
     """A backfill: ``start..end`` (inclusive) in order, stopping at the first failed run
     (a refused date raises ``BatchRefused``). With ``skip_completed``, dates whose latest run
@@ -317,7 +379,9 @@ def run_range(
         if skip_completed and _is_settled(runtime.db, day):
             emit(on_event, BatchEvent("date_skipped", day, message="already settled"))
             continue
-        run = run_date(runtime, day, partitions=partitions, on_event=on_event, now=now)
+        run = run_date(
+            runtime, day, partitions=partitions, on_event=on_event, now=now, engine=engine
+        )
         runs.append(run)
         if run.status != "completed":
             break

@@ -11,6 +11,11 @@
 5. ``creator_totals`` each creator's settlement of the day, over all partitions
 6. ``statement_adjustments`` a day of a closed month: what changed becomes adjustments on
                     the next open statement (``services.statements.adjustments``, 3.8)
+
+With a columnar engine (duckdb, spark; docs/engines.md) the rules are computed outside the
+database by two steps after ``flush``: ``extract`` (the day's inputs read in one snapshot)
+and ``compute`` (the engine's result tables); steps 2 to 5 then write those results, each
+replacing the same rows, partitioned the same way, as the SQL steps do.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from sqlalchemy.types import TypeEngine
 from streamsettle.db.base import UTCDateTime
 from streamsettle.domain.periods import Period, business_date, business_day_bounds, period_range
 from streamsettle.runtime import Runtime
+from streamsettle.services.batch.engines.day import DayResults
+from streamsettle.services.batch.engines.write import write_partition, write_totals
 from streamsettle.services.batch.partitions import FULL_RANGE, VideoRange
 from streamsettle.services.batch.sql import statements
 
@@ -38,9 +45,24 @@ FLUSH, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS = (
     "statement_adjustments",
 )
 STEP_NAMES = (FLUSH, VIDEO_STATS, AD_STATS, SETTLE, CREATOR_TOTALS, STATEMENT_ADJUSTMENTS)
+EXTRACT, COMPUTE = "extract", "compute"
+COLUMNAR_STEP_NAMES = (FLUSH, EXTRACT, COMPUTE, *STEP_NAMES[1:])
 PARTITIONED = frozenset({VIDEO_STATS, SETTLE})
 # The SQL files of a step, run in order in its transaction (``sql/<file>.sql``).
 STEP_FILES = {VIDEO_STATS: (VIDEO_STATS, "period_stats")}
+# The result tables of a columnar engine that each step writes.
+WRITTEN_BY = {
+    VIDEO_STATS: ("view_classifications", "daily_video_ad_stats", "daily_video_stats"),
+    AD_STATS: ("daily_ad_stats",),
+    SETTLE: ("daily_ad_settlements", "daily_settlements"),
+    CREATOR_TOTALS: ("daily_creator_settlements",),
+}
+
+
+def step_names(engine: str) -> tuple[str, ...]:
+    """The steps of a run computed by ``engine``, in order."""
+    return STEP_NAMES if engine == "sql" else COLUMNAR_STEP_NAMES
+
 
 _TYPES: dict[str, TypeEngine[Any]] = {
     "day": Date(),
@@ -159,6 +181,27 @@ def run_step(conn: Connection, name: str, context: DayContext, video_range: Vide
         conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
     params = context.params(video_range)
     return sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, (name,)))
+
+
+def write_step(
+    conn: Connection,
+    name: str,
+    context: DayContext,
+    video_range: VideoRange,
+    results: DayResults,
+) -> int:
+    """Step ``name`` of a columnar run for one video id range: the engine's rows replace
+    the step's tables, then the step's further SQL files run (the rollups of
+    ``video_stats``), in the same transaction."""
+    tables = WRITTEN_BY[name]
+    if name in PARTITIONED:
+        written = write_partition(
+            conn, results, context.day, video_range.lo, video_range.hi, tables
+        )
+    else:
+        written = write_totals(conn, results, context.day, tables)
+    params = context.params(video_range)
+    return written + sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, ())[1:])
 
 
 def analyze_after(db_engine: Engine, name: str) -> None:

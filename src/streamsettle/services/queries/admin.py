@@ -28,7 +28,7 @@ from streamsettle.db.models import (
     Video,
 )
 from streamsettle.domain.periods import DateRange, Period
-from streamsettle.services.batch.steps import PARTITIONED, STEP_NAMES
+from streamsettle.services.batch.steps import PARTITIONED, STEP_NAMES, step_names
 from streamsettle.services.queries.results import Metric
 from streamsettle.services.queries.stats import top_ads, top_videos
 
@@ -90,7 +90,7 @@ def backfill_progress(
             days.append(BackfillDay(day, "waiting", None, 0, len(STEP_NAMES), None, None))
             continue
         own = steps.get(run.id, [])
-        total = sum(run.partitions if name in PARTITIONED else 1 for name in STEP_NAMES)
+        total = sum(run.partitions if name in PARTITIONED else 1 for name in step_names(run.engine))
         done = sum(s.status == "completed" for s in own)
         current = next((s.name for s in own if s.status == "running"), None)
         days.append(

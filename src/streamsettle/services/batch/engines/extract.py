@@ -1,0 +1,124 @@
+"""Reading a day's inputs from PostgreSQL as Arrow, through ADBC (binary COPY underneath).
+
+All queries of one extraction run in one REPEATABLE READ transaction, so the logs, the
+catalogue and the cumulative counts are one snapshot. The cumulative counts are summed only
+for the videos the day's logs hold (all their (video, ad) pairs: the rules keep the ones
+the day has), which are found from the Arrow logs and sent back as a temporary table: the
+day's partition is scanned once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.engine import make_url
+
+from streamsettle.domain.periods import business_date, business_day_bounds
+from streamsettle.domain.pricing import RateCard
+from streamsettle.services.batch.engines.day import (
+    ADS_SCHEMA,
+    LOGS_SCHEMA,
+    PAIR_BEFORE_SCHEMA,
+    VIDEO_BEFORE_SCHEMA,
+    VIDEOS_SCHEMA,
+    DayInputs,
+    DayParams,
+    tiers_table,
+)
+
+_RELATION = re.compile(r"^-- relation: (\w+)\s*$")
+_SCHEMAS = {
+    "logs": LOGS_SCHEMA,
+    "videos": VIDEOS_SCHEMA,
+    "ads": ADS_SCHEMA,
+    "video_before": VIDEO_BEFORE_SCHEMA,
+    "pair_before": PAIR_BEFORE_SCHEMA,
+}
+
+
+def adbc_uri(database_url: str) -> str:
+    """The libpq URI of a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://…``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"the columnar engines read PostgreSQL, not {url.get_backend_name()}")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@cache
+def _queries() -> dict[str, str]:
+    text = resources.files(__package__).joinpath("extract.sql").read_text(encoding="utf-8")
+    queries: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        match = _RELATION.match(line)
+        if match:
+            current = queries.setdefault(match.group(1), [])
+        elif current is not None and line.strip() and not line.lstrip().startswith("--"):
+            current.append(line)
+    return {name: "\n".join(lines).rstrip().rstrip(";") for name, lines in queries.items()}
+
+
+def _literals(params: DayParams, tz: ZoneInfo) -> dict[str, str]:
+    day_start, _ = business_day_bounds(params.day, tz)
+    window_start: datetime = day_start - params.window
+    return {
+        "day": f"DATE '{params.day.isoformat()}'",
+        "prev_date": f"DATE '{(params.day - timedelta(days=1)).isoformat()}'",
+        "lookback_date": f"DATE '{business_date(window_start, tz).isoformat()}'",
+        "window_start": f"TIMESTAMPTZ '{window_start.isoformat()}'",
+    }
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table``'s columns as ``schema`` types them: extension types (uuid, PostgreSQL's
+    opaque inet) become their storage, then a cast (a time zone drop, a widening)."""
+    columns = []
+    for field in schema:
+        column = table.column(field.name)
+        if isinstance(column.type, pa.BaseExtensionType):
+            storage = column.type.storage_type
+            column = pa.chunked_array([chunk.storage for chunk in column.chunks], type=storage)
+        columns.append(column.cast(field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def day_videos(logs: pa.Table) -> pa.Table:
+    """The distinct video ids of ``logs``."""
+    return pa.table({"video_id": pc.unique(logs.column("video_id").combine_chunks())})
+
+
+def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCard) -> DayInputs:
+    """The inputs of ``params.day`` read from the PostgreSQL at ``database_url``."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    literals = _literals(params, tz)
+    queries = {
+        name: re.sub(r"\{(\w+)\}", lambda m: literals[m.group(1)], sql)
+        for name, sql in _queries().items()
+    }
+    tables: dict[str, pa.Table] = {}
+    with adbc.connect(adbc_uri(database_url)) as conn, conn.cursor() as cur:
+
+        def read(name: str) -> None:
+            cur.execute(queries[name])
+            tables[name] = conform(cur.fetch_arrow_table(), _SCHEMAS[name])
+
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        read("logs")
+        _upload(cur, "engine_day_videos", day_videos(tables["logs"]))
+        for name in ("videos", "ads", "video_before", "pair_before"):
+            read(name)
+        conn.rollback()
+    return DayInputs(params=params, tiers=tiers_table(card), **tables)
+
+
+def _upload(cur: Any, name: str, keys: pa.Table) -> None:
+    cur.adbc_ingest(name, keys, mode="create", temporary=True)
+    cur.execute(f"ANALYZE {name}")
