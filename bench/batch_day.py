@@ -415,8 +415,7 @@ def measure(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    common.exit_cleanly_on_sigterm()
-    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "batch_day")
+    args_parser = common.parser(__doc__, "batch_day")
     args_parser.add_argument(
         "--logs",
         type=int,

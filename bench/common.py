@@ -170,9 +170,12 @@ def rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else 0.0
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """The common arguments: ``--quick`` (small sizes, the CI-sized run)."""
-    parser = argparse.ArgumentParser(description=description)
+def parser(doc: str | None, name: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: ``--quick`` (small sizes, the CI-sized run), described by
+    the first line of the module's docstring; SIGTERM from here on exits cleanly (so the
+    throwaway databases are dropped)."""
+    exit_cleanly_on_sigterm()
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else name)
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     return parser
 

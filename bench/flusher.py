@@ -273,8 +273,7 @@ def measure(args: Any, sessions: int, quick: bool) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    common.exit_cleanly_on_sigterm()
-    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "flusher")
+    args_parser = common.parser(__doc__, "flusher")
     args_parser.add_argument(
         "--sessions",
         type=int,

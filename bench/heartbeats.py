@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import redis
 
-from bench.common import emit, exit_cleanly_on_sigterm, parser, throwaway_database
+from bench.common import emit, parser, throwaway_database
 from bench.import_logs import BENCH_SECRET, seed_catalogue
 
 REDIS_URL = os.environ.get("STREAMSETTLE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -327,8 +327,7 @@ def measure(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    exit_cleanly_on_sigterm()
-    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "heartbeats")
+    args_parser = parser(__doc__, "heartbeats")
     args_parser.add_argument("--duration", type=int, help="seconds of load (default 10, 3 quick)")
     args_parser.add_argument("--connections", type=int, default=64)
     args_parser.add_argument("--sessions", type=int, help="sessions (default 2000, 200 quick)")

@@ -267,8 +267,7 @@ def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bo
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    common.exit_cleanly_on_sigterm()
-    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "import_logs")
+    args_parser = common.parser(__doc__, "import_logs")
     args_parser.add_argument(
         "--lines", type=int, help=f"lines to import (default {DEFAULT_LINES}, {QUICK_LINES} quick)"
     )

@@ -399,8 +399,7 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    common.exit_cleanly_on_sigterm()
-    args_parser = common.parser(__doc__.splitlines()[0] if __doc__ else "load")
+    args_parser = common.parser(__doc__, "load")
     args_parser.add_argument("--rows", type=int, help="watch logs to load (default 50M, 1M quick)")
     args_parser.add_argument("--streams", type=int, help="parallel streams (default: cores, max 8)")
     args_parser.add_argument(

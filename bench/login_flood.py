@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import emit, exit_cleanly_on_sigterm, parser, throwaway_database
+from bench.common import emit, parser, throwaway_database
 from bench.heartbeats import (
     REDIS_URL,
     WRK_SCRIPT,
@@ -216,8 +216,7 @@ def measure(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    exit_cleanly_on_sigterm()
-    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "login flood")
+    args_parser = parser(__doc__, "login flood")
     args_parser.add_argument("--rounds", type=int, help="pairs of runs (default 2, 1 quick)")
     args_parser.add_argument("--duration", type=int, help="seconds per run (default 10, 3 quick)")
     args_parser.add_argument("--connections", type=int, default=64)

@@ -225,7 +225,7 @@ def _database(replica: bool) -> Iterator[tuple[str, ReplicaPair | None]]:
 def main(argv: Sequence[str] | None = None) -> None:
     exit_cleanly_on_sigterm()
     configure_logging("WARNING", json=False)  # to stderr: stdout carries the JSON lines
-    args_parser = parser(__doc__.splitlines()[0] if __doc__ else "query latency")
+    args_parser = parser(__doc__, "query latency")
     args_parser.add_argument("--videos", type=int, default=100_000)
     args_parser.add_argument("--days", type=int, default=365)
     args_parser.add_argument("--creators", type=int, default=1_000)

@@ -31,7 +31,6 @@ from bench.common import (
     checkpoint,
     conninfo,
     emit,
-    exit_cleanly_on_sigterm,
     parser,
     throwaway_database,
 )
@@ -98,8 +97,7 @@ def _adjust_month(runtime: Runtime, month: date) -> tuple[float, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    exit_cleanly_on_sigterm()
-    cli = parser(__doc__ or "")
+    cli = parser(__doc__, "statements")
     cli.add_argument("--videos", type=int, help="videos (default 3,300; quick 300)")
     cli.add_argument("--creators", type=int, help="creators (default 1,000; quick 100)")
     args = cli.parse_args(argv)

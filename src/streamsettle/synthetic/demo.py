@@ -34,18 +34,8 @@ from streamsettle.runtime import Runtime
 from streamsettle.services import batch, catalogue
 from streamsettle.services.identity import accounts
 from streamsettle.services.ingest import importer
+from streamsettle.synthetic import model
 from streamsettle.synthetic.formats import jsonl
-from streamsettle.synthetic.model import (
-    USER_AGENTS,
-    Shares,
-    Tables,
-    Unit,
-    creator_ip,
-    draw,
-    run_tag,
-    zipf_cumulative,
-    zipf_guide,
-)
 from streamsettle.synthetic.plan import business_days
 
 DEMO_PASSWORD = "demo-password"
@@ -154,7 +144,7 @@ def _cast(session: Session) -> _Cast:
     return _Cast(videos, viewers)
 
 
-SHARES = Shares(anonymous=0.35, self_view=0.04, repeat=0.08)
+SHARES = model.Shares(anonymous=0.35, self_view=0.04, repeat=0.08)
 
 
 def watch_log_lines(cast: _Cast, dates: DateRange, tz: ZoneInfo, seed: int) -> Iterator[bytes]:
@@ -164,28 +154,30 @@ def watch_log_lines(cast: _Cast, dates: DateRange, tz: ZoneInfo, seed: int) -> I
     rng = random.Random(seed)
     order = list(range(len(cast.videos)))
     rng.shuffle(order)
-    cum = zipf_cumulative(len(order), 1.0)
-    tables = Tables(
+    cum = model.zipf_cumulative(len(order), 1.0)
+    tables = model.Tables(
         seed=seed,
-        run_tag=run_tag(seed, cast.videos[0].id, cast.viewer_ids[0]),
+        run_tag=model.run_tag(seed, cast.videos[0].id, cast.viewer_ids[0]),
         shares=SHARES,
         days=business_days(dates.start, dates.day_count, tz),
         video_ids=np.array([v.id for v in cast.videos], dtype=np.int32),
         video_durations=np.array([v.duration for v in cast.videos], dtype=np.int32),
         video_creators=np.array([v.creator_id for v in cast.videos], dtype=np.int64),
-        creator_ips=np.array([creator_ip(v.creator_id) for v in cast.videos], dtype=np.uint32),
+        creator_ips=np.array(
+            [model.creator_ip(v.creator_id) for v in cast.videos], dtype=np.uint32
+        ),
         popular_videos=np.array(order, dtype=np.int64),
         popularity_cum=cum,
-        popularity_guide=zipf_guide(cum),
+        popularity_guide=model.zipf_guide(cum),
         viewer_ids=np.array(cast.viewer_ids, dtype=np.int64),
         # The import takes each reached slot's ad from the catalogue, the user agent's id
         # from the dictionary: the lines carry neither.
         ad_ids=np.zeros(0, dtype=np.int64),
-        agent_ids=np.zeros(len(USER_AGENTS), dtype=np.int64),
+        agent_ids=np.zeros(len(model.USER_AGENTS), dtype=np.int64),
     )
     for index, day in enumerate(dates.days()):
-        unit = Unit(index, 0, rng.randint(250, 900) * (2 if day.weekday() >= 5 else 1))
-        drawn = draw(tables, unit)
+        unit = model.Unit(index, 0, rng.randint(250, 900) * (2 if day.weekday() >= 5 else 1))
+        drawn = model.draw(tables, unit)
         # The rows of the next day come last.
         yield from jsonl(tables, unit, drawn).splitlines()[: drawn.today]
 

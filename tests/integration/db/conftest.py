@@ -31,3 +31,11 @@ def scratch_pg_url() -> Iterator[str]:
 @pytest.fixture
 def scratch_sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'migrations.db'}"
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def scratch_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database of each kind in turn."""
+    name = "scratch_pg_url" if request.param == "postgresql" else "scratch_sqlite_url"
+    url: str = request.getfixturevalue(name)
+    return url

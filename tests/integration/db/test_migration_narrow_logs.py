@@ -6,8 +6,8 @@ import json
 from datetime import date
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from streamsettle.db.migrate import downgrade, upgrade
 
@@ -89,11 +89,9 @@ def _array(value: Any) -> list[int | None] | None:
     return found
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_0007_converts_every_log_and_slot_and_back(
-    backend: str, scratch_pg_url: str, scratch_sqlite_url: str
-) -> None:
-    url = scratch_pg_url if backend == "postgresql" else scratch_sqlite_url
+def test_0007_converts_every_log_and_slot_and_back(scratch_url: str) -> None:
+    url = scratch_url
+    backend = make_url(url).get_backend_name()
     upgrade(url, "0006")
     _populate_0006(url)
     old_query = (

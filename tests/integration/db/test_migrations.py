@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -53,9 +52,8 @@ def _default_rate_card_prices(url: str) -> list[tuple[str, int, str]]:
     return [(kind, int(f), f"{Decimal(str(p)).normalize():f}") for kind, f, p in rows]
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_migrations_up_down_up(backend: str, scratch_pg_url: str, scratch_sqlite_url: str) -> None:
-    url = scratch_pg_url if backend == "postgresql" else scratch_sqlite_url
+def test_migrations_up_down_up(scratch_url: str) -> None:
+    url = scratch_url
     upgrade(url)
     expected = {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"}
     assert _table_names(url) == expected
@@ -76,12 +74,9 @@ def test_migrations_up_down_up(backend: str, scratch_pg_url: str, scratch_sqlite
     assert _schema_drift(url) == []
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_0003_rolls_up_days_settled_before_it(
-    backend: str, scratch_pg_url: str, scratch_sqlite_url: str
-) -> None:
+def test_0003_rolls_up_days_settled_before_it(scratch_url: str) -> None:
     """Weeks are ISO weeks (Monday first) and months calendar months, on both databases."""
-    url = scratch_pg_url if backend == "postgresql" else scratch_sqlite_url
+    url = scratch_url
     upgrade(url, "0002")
     days = [  # 2024-04-28 is a Sunday; the week of Monday 04-29 ends on Sunday 05-05
         ("2024-04-28", 1, 5),

@@ -13,16 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamsettle.domain.pricing import RateCard, TierSchedule
-from streamsettle.services.batch.engines.day import (
-    ADS_SCHEMA,
-    LOGS_SCHEMA,
-    PAIR_BEFORE_SCHEMA,
-    VIDEO_BEFORE_SCHEMA,
-    VIDEOS_SCHEMA,
-    DayInputs,
-    DayParams,
-    tiers_table,
-)
+from streamsettle.services.batch.engines import day
 from streamsettle.services.batch.engines.duckdb_engine import DuckDBEngine
 from tests.integration.engines.conftest import Engine, assert_engines_agree
 
@@ -65,7 +56,7 @@ def schedules(draw: st.DrawFn) -> TierSchedule:
 
 
 @st.composite
-def days(draw: st.DrawFn) -> DayInputs:
+def days(draw: st.DrawFn) -> day.DayInputs:
     rows: list[dict[str, Any]] = draw(st.lists(log_rows, min_size=1, max_size=12))
     for index, delta_us, change, viewer, ip in draw(st.lists(followers, max_size=15)):
         row = dict(rows[index % len(rows)])
@@ -87,18 +78,18 @@ def days(draw: st.DrawFn) -> DayInputs:
     ]  # fmt: skip
     before = st.sampled_from([0, 1, 2, 3, 99, 100, 119])
     card = RateCard(DAY, draw(schedules()), draw(schedules()))
-    return DayInputs(
-        params=DayParams(DAY, timedelta(seconds=WINDOW), 7),
-        logs=pa.Table.from_pylist(logs, schema=LOGS_SCHEMA),
+    return day.DayInputs(
+        params=day.DayParams(DAY, timedelta(seconds=WINDOW), 7),
+        logs=pa.Table.from_pylist(logs, schema=day.LOGS_SCHEMA),
         videos=pa.Table.from_pylist(
-            [{"video_id": v, "creator_id": c} for v, c in VIDEOS.items()], schema=VIDEOS_SCHEMA
+            [{"video_id": v, "creator_id": c} for v, c in VIDEOS.items()], schema=day.VIDEOS_SCHEMA
         ),
         ads=pa.Table.from_pylist(
-            [{"ad_id": a, "owner_id": o} for a, o in ADS.items()], schema=ADS_SCHEMA
+            [{"ad_id": a, "owner_id": o} for a, o in ADS.items()], schema=day.ADS_SCHEMA
         ),
         video_before=pa.Table.from_pylist(
             [{"video_id": v, "views_before": draw(before)} for v in VIDEOS],
-            schema=VIDEO_BEFORE_SCHEMA,
+            schema=day.VIDEO_BEFORE_SCHEMA,
         ),
         pair_before=pa.Table.from_pylist(
             [
@@ -107,15 +98,15 @@ def days(draw: st.DrawFn) -> DayInputs:
                 for a in ADS
                 if draw(st.booleans())
             ],
-            schema=PAIR_BEFORE_SCHEMA,
+            schema=day.PAIR_BEFORE_SCHEMA,
         ),
-        tiers=tiers_table(card),
+        tiers=day.tiers_table(card),
     )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inputs=days())
-def test_random_days_match_the_domain_rules(inputs: DayInputs) -> None:
+def test_random_days_match_the_domain_rules(inputs: day.DayInputs) -> None:
     assert_engines_agree(inputs, [DuckDBEngine(threads=2)])
 
 
@@ -127,7 +118,7 @@ def test_random_days_on_spark(spark_engine: Engine | None) -> None:
 
     @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(inputs=days())
-    def check(inputs: DayInputs) -> None:
+    def check(inputs: day.DayInputs) -> None:
         assert_engines_agree(inputs, [engine])
 
     check()

@@ -96,6 +96,23 @@ JOIN json_each(w.ad_ids) AS a ON a.key = p.key
 }
 
 
+def _checks_and_keys(start: str, end: str) -> list[sa.Constraint]:
+    """The checks and foreign keys both shapes of ``watch_logs`` have, by their positions'
+    column names."""
+    return [
+        sa.CheckConstraint("watched_seconds >= 0", name=op.f("ck_watch_logs_watched_non_negative")),
+        sa.CheckConstraint(f"{start} >= 0", name=op.f("ck_watch_logs_start_non_negative")),
+        sa.CheckConstraint(f"{end} >= 0", name=op.f("ck_watch_logs_end_non_negative")),
+        sa.CheckConstraint("ended_at >= started_at", name=op.f("ck_watch_logs_ends_after_start")),
+        sa.ForeignKeyConstraint(
+            ["video_id"], ["videos.id"], name=op.f("fk_watch_logs_video_id_videos")
+        ),
+        sa.ForeignKeyConstraint(
+            ["viewer_id"], ["users.id"], name=op.f("fk_watch_logs_viewer_id_users")
+        ),
+    ]
+
+
 def _new_watch_logs(postgresql: bool) -> None:
     ip = sa.dialects.postgresql.INET() if postgresql else sa.String(length=45)
     op.create_table(
@@ -113,16 +130,7 @@ def _new_watch_logs(postgresql: bool) -> None:
         sa.Column("ip", ip, nullable=False),
         sa.Column("ad_positions", IntArray, nullable=True),
         sa.Column("ad_ids", IntArray, nullable=True),
-        sa.CheckConstraint("watched_seconds >= 0", name=op.f("ck_watch_logs_watched_non_negative")),
-        sa.CheckConstraint("start_position_ms >= 0", name=op.f("ck_watch_logs_start_non_negative")),
-        sa.CheckConstraint("end_position_ms >= 0", name=op.f("ck_watch_logs_end_non_negative")),
-        sa.CheckConstraint("ended_at >= started_at", name=op.f("ck_watch_logs_ends_after_start")),
-        sa.ForeignKeyConstraint(
-            ["video_id"], ["videos.id"], name=op.f("fk_watch_logs_video_id_videos")
-        ),
-        sa.ForeignKeyConstraint(
-            ["viewer_id"], ["users.id"], name=op.f("fk_watch_logs_viewer_id_users")
-        ),
+        *_checks_and_keys("start_position_ms", "end_position_ms"),
         sa.ForeignKeyConstraint(
             ["user_agent_id"],
             ["user_agents.id"],
@@ -147,20 +155,7 @@ def _old_watch_logs() -> None:
         sa.Column("start_position_seconds", sa.Numeric(precision=12, scale=3), nullable=False),
         sa.Column("end_position_seconds", sa.Numeric(precision=12, scale=3), nullable=False),
         sa.Column("watched_seconds", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "end_position_seconds >= 0", name=op.f("ck_watch_logs_end_non_negative")
-        ),
-        sa.CheckConstraint("ended_at >= started_at", name=op.f("ck_watch_logs_ends_after_start")),
-        sa.CheckConstraint(
-            "start_position_seconds >= 0", name=op.f("ck_watch_logs_start_non_negative")
-        ),
-        sa.CheckConstraint("watched_seconds >= 0", name=op.f("ck_watch_logs_watched_non_negative")),
-        sa.ForeignKeyConstraint(
-            ["video_id"], ["videos.id"], name=op.f("fk_watch_logs_video_id_videos")
-        ),
-        sa.ForeignKeyConstraint(
-            ["viewer_id"], ["users.id"], name=op.f("fk_watch_logs_viewer_id_users")
-        ),
+        *_checks_and_keys("start_position_seconds", "end_position_seconds"),
         sa.PrimaryKeyConstraint("session_id", name=op.f("pk_watch_logs")),
     )
     op.create_index(
