@@ -28,6 +28,11 @@ def partition_name(day: date) -> str:
     return f"{PARENT}_d{day:%Y%m%d}"
 
 
+def bounds(day: date) -> str:
+    """The partition bound clause of ``day``: ``[day, day + 1)``."""
+    return f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
+
+
 def partition_day(name: str) -> date | None:
     """The business day of a partition's table name, None for any other name."""
     match = _NAME.match(name)
@@ -69,11 +74,7 @@ def ensure_days(connection: Connection, days: Iterable[date]) -> list[date]:
         missing = [day for day in missing if day not in existing]
         for day in missing:
             connection.execute(
-                text(
-                    f"CREATE TABLE {partition_name(day)} PARTITION OF {PARENT} "
-                    f"FOR VALUES FROM ('{day.isoformat()}') "
-                    f"TO ('{(day + timedelta(days=1)).isoformat()}')"
-                )
+                text(f"CREATE TABLE {partition_name(day)} PARTITION OF {PARENT} {bounds(day)}")
             )
     _known.update((database, day) for day in wanted if day not in missing)
     return missing

@@ -18,7 +18,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +208,7 @@ _RESTORE_COLUMNS = (
 )
 
 
-def restore(runtime: Runtime, day: date, on_day: DayDone | None = None) -> int:
+def restore(runtime: Runtime, day: date) -> int:
     """Bring an archived day back as its partition; the number of rows restored."""
     with runtime.db.engine.begin() as connection:
         _require_postgresql(connection)
@@ -269,9 +269,7 @@ def restore(runtime: Runtime, day: date, on_day: DayDone | None = None) -> int:
                 )
         connection.execute(
             text(
-                f"ALTER TABLE {partitions.PARENT} ATTACH PARTITION {table} "
-                f"FOR VALUES FROM ('{day.isoformat()}') "
-                f"TO ('{(day + timedelta(days=1)).isoformat()}')"
+                f"ALTER TABLE {partitions.PARENT} ATTACH PARTITION {table} {partitions.bounds(day)}"
             )
         )
         connection.execute(
@@ -279,27 +277,11 @@ def restore(runtime: Runtime, day: date, on_day: DayDone | None = None) -> int:
                 WatchLogArchive.business_date == day
             )
         )
-    restored = int(data.num_rows)
-    if on_day:
-        on_day(day, restored)
-    return restored
+    return int(data.num_rows)
 
 
 def archived_days(runtime: Runtime) -> list[WatchLogArchive]:
     with runtime.db.session() as session:
         return list(
             session.scalars(select(WatchLogArchive).order_by(WatchLogArchive.business_date))
-        )
-
-
-def refuse_if_archived(connection: Connection, day: date) -> None:
-    """The batch must not settle a day whose logs are in a file: it would find none."""
-    if connection.scalar(
-        select(func.count())
-        .select_from(WatchLogArchive)
-        .where(WatchLogArchive.business_date == day)
-    ):
-        raise Conflict(
-            f"the watch logs of {day} are archived; restore them first "
-            f"(streamsettle logs restore --date {day})",
         )
