@@ -86,9 +86,9 @@ class DailySettlement(SettledFigures, Base):
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
-    creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
-    rate_card_id: Mapped[int] = mapped_column(BigId, ForeignKey("rate_cards.id"))
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(BigId)
+    rate_card_id: Mapped[int] = mapped_column(BigId)
     views_before: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -110,7 +110,7 @@ class DailyCreatorSettlement(SettledFigures, Base):
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
+    creator_id: Mapped[int] = mapped_column(BigId, primary_key=True)
 
 
 class DailyAdSettlement(Base):
@@ -125,9 +125,9 @@ class DailyAdSettlement(Base):
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
-    ad_id: Mapped[int] = mapped_column(BigId, ForeignKey("ads.id"), primary_key=True)
-    rate_card_id: Mapped[int] = mapped_column(BigId, ForeignKey("rate_cards.id"))
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ad_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rate_card_id: Mapped[int] = mapped_column(BigId)
     ad_views: Mapped[int] = mapped_column(BigInteger)
     ad_views_before: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(BigInteger)

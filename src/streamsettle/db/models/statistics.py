@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from streamsettle.db.base import Base, BigId
@@ -28,8 +28,8 @@ class DailyVideoStats(Base):
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
-    creator_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(BigId)
     sessions: Mapped[int] = mapped_column(BigInteger)
     views: Mapped[int] = mapped_column(BigInteger)
     self_views: Mapped[int] = mapped_column(BigInteger)
@@ -57,7 +57,7 @@ class PeriodVideoStats(Base):
 
     period: Mapped[str] = mapped_column(String(5), primary_key=True)
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     views: Mapped[int] = mapped_column(BigInteger)
     watched_seconds: Mapped[int] = mapped_column(BigInteger)
 
@@ -74,8 +74,8 @@ class DailyVideoAdStats(Base):
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, ForeignKey("videos.id"), primary_key=True)
-    ad_id: Mapped[int] = mapped_column(BigId, ForeignKey("ads.id"), primary_key=True)
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ad_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ad_views: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -87,8 +87,8 @@ class DailyAdStats(Base):
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    ad_id: Mapped[int] = mapped_column(BigId, ForeignKey("ads.id"), primary_key=True)
-    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    ad_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(BigId)
     ad_views: Mapped[int] = mapped_column(BigInteger)
 
 

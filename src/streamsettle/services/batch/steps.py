@@ -175,12 +175,18 @@ ANALYZE_AFTER = {
 }
 
 
-def run_step(conn: Connection, name: str, context: DayContext, video_range: VideoRange) -> int:
-    """One database step (all but ``flush``) for one video id range."""
+def _set_work_mem(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+
+
+def run_step(conn: Connection, name: str, context: DayContext, video_range: VideoRange) -> int:
+    """One database step (all but ``flush``) for one video id range."""
+    _set_work_mem(conn)
     params = context.params(video_range)
-    return sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, (name,)))
+    written = sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, (name,)))
+    check_references(conn, name, params)
+    return written
 
 
 def write_step(
@@ -193,6 +199,7 @@ def write_step(
     """Step ``name`` of a columnar run for one video id range: the engine's rows replace
     the step's tables, then the step's further SQL files run (the rollups of
     ``video_stats``), in the same transaction."""
+    _set_work_mem(conn)
     tables = WRITTEN_BY[name]
     if name in PARTITIONED:
         written = write_partition(
@@ -201,7 +208,30 @@ def write_step(
     else:
         written = write_totals(conn, results, context.day, tables)
     params = context.params(video_range)
-    return written + sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, ())[1:])
+    written += sum(run_sql_file(conn, file, params) for file in STEP_FILES.get(name, ())[1:])
+    check_references(conn, name, params)
+    return written
+
+
+class MissingReferences(Exception):
+    """The day's statistics name an ad that the catalogue does not hold."""
+
+
+def check_references(conn: Connection, name: str, params: dict[str, Any]) -> None:
+    """After ``video_stats``: every ad that the day's statistics of the range name exists
+    (``sql/check_references.sql``), else the step fails and nothing of it is kept. The
+    derived tables carry no foreign keys; this is their bulk check."""
+    if name != VIDEO_STATS:
+        return
+    (sql,) = statements("check_references", conn.dialect.name)
+    used = {key: params[key] for key in ("day", "lo", "hi")}
+    clause = text(sql).bindparams(bindparam("day", type_=Date()))
+    missing = int(conn.execute(clause, used).scalar_one())
+    if missing:
+        raise MissingReferences(
+            f"the statistics of {params['day']} (videos {params['lo']}..{params['hi']}) name"
+            f" {missing} ad id(s) that the catalogue does not hold"
+        )
 
 
 def analyze_after(db_engine: Engine, name: str) -> None:
