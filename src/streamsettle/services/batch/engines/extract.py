@@ -35,7 +35,6 @@ from streamsettle.services.batch.engines.day import (
 
 _RELATION = re.compile(r"^-- relation: (\w+)\s*$")
 _SCHEMAS = {
-    "logs": LOGS_SCHEMA,
     "videos": VIDEOS_SCHEMA,
     "ads": ADS_SCHEMA,
     "video_before": VIDEO_BEFORE_SCHEMA,
@@ -106,17 +105,21 @@ def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCa
     tables: dict[str, pa.Table] = {}
     with adbc.connect(adbc_uri(database_url)) as conn, conn.cursor() as cur:
 
-        def read(name: str) -> None:
+        def read(name: str, schema: pa.Schema | None) -> pa.Table:
             cur.execute(queries[name])
-            tables[name] = conform(cur.fetch_arrow_table(), _SCHEMAS[name])
+            table = cur.fetch_arrow_table()
+            return table if schema is None else conform(table, schema)
 
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        read("logs")
-        _upload(cur, "engine_day_videos", day_videos(tables["logs"]))
-        for name in ("videos", "ads", "video_before", "pair_before"):
-            read(name)
+        day = read("day_logs", None)
+        dates = pa.repeat(pa.scalar(params.day, pa.date32()), day.num_rows)
+        day = conform(day.add_column(1, "business_date", dates), LOGS_SCHEMA)
+        logs = pa.concat_tables([day, read("tail_logs", LOGS_SCHEMA)])
+        _upload(cur, "engine_day_videos", day_videos(logs))
+        for name, schema in _SCHEMAS.items():
+            tables[name] = read(name, schema)
         conn.rollback()
-    return DayInputs(params=params, tiers=tiers_table(card), **tables)
+    return DayInputs(params=params, logs=logs, tiers=tiers_table(card), **tables)
 
 
 def _upload(cur: Any, name: str, keys: pa.Table) -> None:

@@ -3,13 +3,17 @@
 -- {window_start} a TIMESTAMPTZ literal. engine_day_videos is a temporary table of the
 -- video ids the day's logs hold, so the cumulative counts are summed for those alone.
 
--- relation: logs
-SELECT session_id, business_date, video_id, viewer_id, ip, started_at, watched_seconds,
-       ad_ids
+-- relation: day_logs
+-- The day's logs; their business date is the day, added by the reader (a column of one
+-- value costs the server a datum per row to send).
+SELECT session_id, video_id, viewer_id, ip, started_at, watched_seconds, ad_ids
 FROM watch_logs
-WHERE business_date = {day}
-UNION ALL
-SELECT session_id, business_date, video_id, viewer_id, ip, started_at, 0, NULL
+WHERE business_date = {day};
+
+-- relation: tail_logs
+-- The earlier days' logs inside the repeat window: only their start is used.
+SELECT session_id, business_date, video_id, viewer_id, ip, started_at,
+       0 AS watched_seconds, CAST(NULL AS integer[]) AS ad_ids
 FROM watch_logs
 WHERE business_date BETWEEN {lookback_date} AND {prev_date}
   AND started_at >= {window_start};

@@ -13,30 +13,30 @@
 -- Rule 3.3 on the day's logs and the tail of the day before inside the window: a log is a
 -- repeat when the nearest earlier session of the same video by the same user (or from the
 -- same IP) started within the window. Only a log that shares its (video, user) or
--- (video, IP) with another log can be one: those groups are found by hashing, and only
--- their logs (the candidates, a few per cent of a day) are ordered in time.
-SELECT video_id, viewer_id
+-- (video, IP) with another log can be one: those groups are found by hashing their keys to
+-- one number (a collision only adds logs to the candidates: every log of a group has the
+-- group's hash), and only the candidates (a few per cent of a day) are ordered in time.
+SELECT hash(video_id, viewer_id) AS group_hash
 FROM logs
 WHERE viewer_id IS NOT NULL
-GROUP BY video_id, viewer_id
+GROUP BY hash(video_id, viewer_id)
 HAVING count(*) > 1;
 
 -- relation: ip_groups
-SELECT video_id, ip
+SELECT hash(video_id, ip) AS group_hash
 FROM logs
-GROUP BY video_id, ip
+GROUP BY hash(video_id, ip)
 HAVING count(*) > 1;
 
 -- relation: candidates
 -- Every log of a (video, user) or (video, IP) group with more than one log: each group
 -- is here whole, so the nearest earlier session within a group is the same as over all
 -- logs (and a log alone in its group has none).
-SELECT l.business_date, l.video_id, l.session_id, l.viewer_id, l.ip, l.started_at,
-       l.watched_seconds, l.ad_ids
-FROM logs AS l
-LEFT JOIN user_groups AS u ON u.video_id = l.video_id AND u.viewer_id = l.viewer_id
-LEFT JOIN ip_groups AS i ON i.video_id = l.video_id AND i.ip = l.ip
-WHERE u.video_id IS NOT NULL OR i.video_id IS NOT NULL;
+SELECT business_date, video_id, session_id, viewer_id, ip, started_at, watched_seconds,
+       ad_ids
+FROM logs
+WHERE hash(video_id, viewer_id) IN (SELECT group_hash FROM user_groups)
+   OR hash(video_id, ip) IN (SELECT group_hash FROM ip_groups);
 
 -- relation: not_counted
 -- The day's logs that do not count: self views (the video's creator watching, whatever
