@@ -31,6 +31,7 @@ from streamsettle.db import partitions
 from streamsettle.db.models import BatchRun, RerunMark, WatchLogArchive
 from streamsettle.errors import Conflict, InvalidInput, NotFound
 from streamsettle.runtime import Runtime
+from streamsettle.services.ingest.watch_log_writer import user_agent_ids
 
 SCHEMA = pa.schema(
     [
@@ -223,19 +224,7 @@ def restore(runtime: Runtime, day: date) -> int:
         if _sha256(path) != record.sha256:
             raise Conflict(f"the archive file of {day} changed since it was written: {path}")
         data = pq.read_table(path, schema=SCHEMA)
-        agents = sorted(set(data["user_agent"].to_pylist()))
-        connection.execute(
-            text(
-                "INSERT INTO user_agents (user_agent) SELECT unnest(CAST(:agents AS text[])) "
-                "ON CONFLICT (user_agent) DO NOTHING"
-            ),
-            {"agents": agents},
-        )
-        found = connection.execute(
-            text("SELECT user_agent, id FROM user_agents WHERE user_agent = ANY(:agents)"),
-            {"agents": agents},
-        )
-        ids: dict[str, int] = {str(agent): int(id_) for agent, id_ in found}
+        ids = user_agent_ids(connection, set(data["user_agent"].to_pylist()))
         table = partitions.partition_name(day)
         connection.execute(
             text(

@@ -1,10 +1,10 @@
 """Fixtures of the engine conformance suite: the columnar engines installed here (the
-Spark session starts once per test run), and a helper that runs each of them on a day."""
+Spark session starts once per test run), and helpers that run each of them on a day."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Protocol
 
@@ -131,3 +131,22 @@ def assert_engines_agree(inputs: DayInputs, engines: Sequence[Engine]) -> DayRes
         for name in RESULT_COLUMNS:
             assert got.rows(name) == expected.rows(name), f"{engine.name}: {name}"
     return expected
+
+
+RunDay = Callable[[date], DayResults]
+"""Checks every engine on a day the database holds; the domain rules' results of the day."""
+
+
+@pytest.fixture
+def run_day(runtime: Runtime, columnar_engines: list[Engine]) -> RunDay:
+    """Every columnar engine and the ``sql`` engine's steps give the domain rules' rows."""
+
+    def run(day: date) -> DayResults:
+        inputs = day_inputs(runtime, day)
+        expected = assert_engines_agree(inputs, columnar_engines)
+        in_database = sql_engine_rows(runtime, day, inputs.params.rate_card_id)
+        for name in RESULT_COLUMNS:
+            assert in_database.rows(name) == expected.rows(name), f"sql: {name}"
+        return expected
+
+    return run

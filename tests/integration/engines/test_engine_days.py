@@ -6,14 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from streamsettle.runtime import Runtime
-from streamsettle.services.batch.engines.day import RESULT_COLUMNS, DayResults
-from tests.integration.engines.conftest import (
-    Engine,
-    assert_engines_agree,
-    day_inputs,
-    sql_engine_rows,
-)
+from streamsettle.services.batch.engines.day import DayResults
+from tests.integration.engines.conftest import RunDay
 from tests.integration.engines.day_world import DayWorld
 
 DAY = date(2024, 9, 2)
@@ -37,19 +31,7 @@ def _by(results: DayResults, name: str, *keys: str) -> dict[object, dict[str, ob
     }
 
 
-def _run(runtime: Runtime, engines: list[Engine], day: date = DAY) -> DayResults:
-    """Every columnar engine and the ``sql`` engine's steps give the domain rules' rows."""
-    inputs = day_inputs(runtime, day)
-    expected = assert_engines_agree(inputs, engines)
-    in_database = sql_engine_rows(runtime, day, inputs.params.rate_card_id)
-    for name in RESULT_COLUMNS:
-        assert in_database.rows(name) == expected.rows(name), f"sql: {name}"
-    return expected
-
-
-def test_repeat_window_edges_by_user_and_by_ip(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
-) -> None:
+def test_repeat_window_edges_by_user_and_by_ip(day_world: DayWorld, run_day: RunDay) -> None:
     w = day_world
     creator, viewer, other = w.user("creator"), w.user(), w.user()
     start = w.at(DAY, "12:00:00")
@@ -73,7 +55,7 @@ def test_repeat_window_edges_by_user_and_by_ip(
                 w.log(mixed, later, ip=f"{net}.3.1", session_id=_sid(6 * n + 6)),
             )
             cases[offset] = ((by_user, by_ip, mixed), firsts, seconds)
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     kinds = _kinds(results)
     stats = _by(results, "daily_video_stats", "video_id")
     for offset, (case_videos, case_firsts, case_seconds) in cases.items():
@@ -86,9 +68,7 @@ def test_repeat_window_edges_by_user_and_by_ip(
             assert stats[video]["watched_seconds"] == 120  # a repeat keeps its watched seconds
 
 
-def test_same_instant_orders_by_session_id(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
-) -> None:
+def test_same_instant_orders_by_session_id(day_world: DayWorld, run_day: RunDay) -> None:
     w = day_world
     creator, viewer = w.user("creator"), w.user()
     video = w.video(creator)
@@ -98,13 +78,11 @@ def test_same_instant_orders_by_session_id(
         w.log(video, start, viewer=viewer, ip="10.0.0.9", session_id=_sid(0xFF))
         w.log(video, start, viewer=viewer, ip="10.0.0.8", session_id=_sid(0x0F))
         w.log(video, start, ip="10.0.0.7", session_id=_sid(0xF0))
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     assert _kinds(results) == {str(_sid(0xFF)): "repeat"}
 
 
-def test_midnight_in_the_platform_time_zone(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
-) -> None:
+def test_midnight_in_the_platform_time_zone(day_world: DayWorld, run_day: RunDay) -> None:
     w = day_world
     creator, viewer = w.user("creator"), w.user()
     video = w.video(creator)
@@ -119,15 +97,13 @@ def test_midnight_in_the_platform_time_zone(
         w.log(video, w.at(DAY, "00:00:00"), ip="10.0.0.4")
         w.log(video, w.at(DAY, "23:59:59.999999"), ip="10.0.0.5")
         w.log(video, w.at(DAY + timedelta(days=1), "00:00:00"), ip="10.0.0.5")
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     assert _kinds(results) == {str(across): "repeat"}
     stats = _by(results, "daily_video_stats", "video_id")[video]
     assert (stats["sessions"], stats["views"], stats["repeat_views"]) == (4, 3, 1)
 
 
-def test_self_views_add_nothing_but_start_the_window(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
-) -> None:
+def test_self_views_add_nothing_but_start_the_window(day_world: DayWorld, run_day: RunDay) -> None:
     w = day_world
     creator, advertiser = w.user("creator"), w.user("advertiser")
     video, ad = w.video(creator), w.ad(advertiser)
@@ -138,7 +114,7 @@ def test_self_views_add_nothing_but_start_the_window(
         repeat = w.log(video, start + timedelta(seconds=10), ip="10.9.9.9", watched=400,
                        slots={300: ad})  # fmt: skip
         w.log(video, start + timedelta(hours=1), ip="10.1.1.1", watched=350, slots={300: ad})
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     assert _kinds(results) == {str(own): "self", str(repeat): "repeat"}
     stats = _by(results, "daily_video_stats", "video_id")[video]
     assert stats == {
@@ -150,7 +126,7 @@ def test_self_views_add_nothing_but_start_the_window(
 
 
 def test_ad_replacement_between_sessions_and_empty_slots(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
+    day_world: DayWorld, run_day: RunDay
 ) -> None:
     w = day_world
     creator, advertiser = w.user("creator"), w.user("advertiser")
@@ -164,7 +140,7 @@ def test_ad_replacement_between_sessions_and_empty_slots(
               slots={300: third, 600: None})  # fmt: skip
         w.log(video, w.at(DAY, "12:00:00"), ip="10.0.0.3", watched=700,
               slots={300: first, 600: first})  # fmt: skip
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     pairs = _by(results, "daily_video_ad_stats", "ad_id")
     assert {ad: row["ad_views"] for ad, row in pairs.items()} == {first: 3, second: 1, third: 1}
     per_ad = _by(results, "daily_ad_stats", "ad_id")
@@ -177,9 +153,7 @@ def test_ad_replacement_between_sessions_and_empty_slots(
     assert _by(results, "daily_settlements", "video_id")[video]["ad_amount"] == 50
 
 
-def test_tier_boundaries_crossed_within_the_day(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
-) -> None:
+def test_tier_boundaries_crossed_within_the_day(day_world: DayWorld, run_day: RunDay) -> None:
     w = day_world
     creator, advertiser = w.user("creator"), w.user("advertiser")
     video, ad = w.video(creator), w.ad(advertiser)
@@ -190,7 +164,7 @@ def test_tier_boundaries_crossed_within_the_day(
         for i in range(10):
             w.log(video, w.at(DAY, "09:00:00") + timedelta(minutes=i), ip=f"10.0.1.{i}",
                   watched=400, slots={300: ad})  # fmt: skip
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     pair = _by(results, "daily_ad_settlements", "ad_id")[ad]
     assert (pair["ad_views_before"], pair["ad_views"], pair["amount"]) == (99_995, 10, 112)
     settlement = _by(results, "daily_settlements", "video_id")[video]
@@ -203,7 +177,7 @@ def test_tier_boundaries_crossed_within_the_day(
 
 
 def test_rate_card_change_prices_each_day_with_its_card(
-    runtime: Runtime, day_world: DayWorld, columnar_engines: list[Engine]
+    day_world: DayWorld, run_day: RunDay
 ) -> None:
     w = day_world
     creator, advertiser = w.user("creator"), w.user("advertiser")
@@ -215,18 +189,16 @@ def test_rate_card_change_prices_each_day_with_its_card(
                 slots: dict[int, int | None] = {300: ad} if i < 3 else {}
                 w.log(video, w.at(day, "15:00:00") + timedelta(minutes=i), ip=f"10.0.2.{i}",
                       watched=400, slots=slots)  # fmt: skip
-    before = _by(_run(runtime, columnar_engines, BEFORE), "daily_settlements", "video_id")
+    before = _by(run_day(BEFORE), "daily_settlements", "video_id")
     assert (before[video]["rate_card_id"], before[video]["video_amount"]) == (1, 5)
     assert before[video]["ad_amount"] == 30
-    results = _run(runtime, columnar_engines)
+    results = run_day(DAY)
     settlement = _by(results, "daily_settlements", "video_id")[video]
     # Views 1-2 at 0.5 and 3-5 at 2.25: 7.75; ad views 1.333333 + 2 x 7: 15.333333.
     assert settlement["rate_card_id"] == card
     assert (settlement["video_amount"], settlement["ad_amount"]) == (7, 15)
 
 
-def test_a_day_without_logs_gives_empty_tables(
-    runtime: Runtime, columnar_engines: list[Engine]
-) -> None:
-    results = _run(runtime, columnar_engines)
+def test_a_day_without_logs_gives_empty_tables(run_day: RunDay) -> None:
+    results = run_day(DAY)
     assert results.row_count == 0

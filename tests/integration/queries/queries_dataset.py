@@ -40,36 +40,20 @@ VIDEO_TITLES = {
     "v7": "B's only video",
 }
 
-# (date, video, views, watched_seconds, ad_views)
-VIDEO_STATS = [
-    ("2026-11-28", "v1", 10, 1000, 4),
-    ("2026-11-29", "v2", 20, 500, 5),
-    ("2026-11-30", "v1", 5, 600, 0),
-    ("2026-11-30", "v3", 12, 900, 6),
-    ("2026-11-30", "v5", 1, 10, 0),
-    ("2026-11-30", "v7", 100, 9999, 10),
-    ("2026-12-01", "v1", 7, 300, 1),
-    ("2026-12-01", "v3", 10, 2000, 2),
-    ("2026-12-01", "v4", 22, 50, 2),
-    ("2026-12-01", "v7", 3, 3, 0),
-    ("2026-12-02", "v2", 2, 100, 0),
-    ("2026-12-02", "v6", 22, 2600, 3),
-]
-
-# (date, video, views, ad_views, video_amount, ad_amount); total = video + ad
-SETTLEMENTS = [
-    ("2026-11-28", "v1", 10, 4, 10, 40),
-    ("2026-11-29", "v2", 20, 5, 21, 52),
-    ("2026-11-30", "v1", 5, 0, 5, 0),
-    ("2026-11-30", "v3", 12, 6, 13, 66),
-    ("2026-11-30", "v5", 1, 0, 1, 0),
-    ("2026-11-30", "v7", 100, 10, 110, 120),
-    ("2026-12-01", "v1", 7, 1, 7, 10),
-    ("2026-12-01", "v3", 10, 2, 11, 24),
-    ("2026-12-01", "v4", 22, 2, 24, 20),
-    ("2026-12-01", "v7", 3, 0, 3, 0),
-    ("2026-12-02", "v2", 2, 0, 2, 0),
-    ("2026-12-02", "v6", 22, 3, 22, 30),
+# (date, video, views, watched_seconds, ad_views, video_amount, ad_amount); total = video + ad
+SETTLED_DAYS = [
+    ("2026-11-28", "v1", 10, 1000, 4, 10, 40),
+    ("2026-11-29", "v2", 20, 500, 5, 21, 52),
+    ("2026-11-30", "v1", 5, 600, 0, 5, 0),
+    ("2026-11-30", "v3", 12, 900, 6, 13, 66),
+    ("2026-11-30", "v5", 1, 10, 0, 1, 0),
+    ("2026-11-30", "v7", 100, 9999, 10, 110, 120),
+    ("2026-12-01", "v1", 7, 300, 1, 7, 10),
+    ("2026-12-01", "v3", 10, 2000, 2, 11, 24),
+    ("2026-12-01", "v4", 22, 50, 2, 24, 20),
+    ("2026-12-01", "v7", 3, 3, 0, 3, 0),
+    ("2026-12-02", "v2", 2, 100, 0, 2, 0),
+    ("2026-12-02", "v6", 22, 2600, 3, 22, 30),
 ]
 
 # (date, video, ad, ad_views, amount): per (video, ad) pair, adding up to the ad_amount above
@@ -142,7 +126,7 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
             session.flush()
             ids[name] = video.id
         creator_of = {v: ids["B"] if v == "v7" else ids["A"] for v in VIDEO_TITLES}
-        for day, v, views, watched, ad_views in VIDEO_STATS:
+        for day, v, views, watched, ad_views, video_amount, ad_amount in SETTLED_DAYS:
             keys = {"business_date": D(day), "video_id": ids[v], "creator_id": creator_of[v]}
             add_video_stats(
                 session,
@@ -153,8 +137,6 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
                 sessions=views + 1,
                 repeat_views=1,
             )
-        for day, v, views, ad_views, video_amount, ad_amount in SETTLEMENTS:
-            keys = {"business_date": D(day), "video_id": ids[v], "creator_id": creator_of[v]}
             add_settlement(
                 session,
                 keys,
@@ -186,7 +168,7 @@ def load_settled(runtime: Runtime) -> tuple[dict[str, int], dict[str, str]]:
             )
         session.flush()
         connection = session.connection()
-        for settled in sorted({D(r[0]) for r in VIDEO_STATS} | {D(r[0]) for r in SETTLEMENTS}):
+        for settled in sorted({D(r[0]) for r in SETTLED_DAYS}):
             refresh_rollups(connection, settled)
     tokens = {
         name: issue_access_token(runtime.settings, ids[name], roles)[0]

@@ -122,26 +122,34 @@ def _copy_write(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf
         return int(inserted[0])
 
 
-def _user_agent_ids(connection: Connection, names: set[str]) -> dict[str, int]:
-    def known() -> dict[str, int]:
-        found = connection.execute(
-            select(_USER_AGENTS.c.user_agent, _USER_AGENTS.c.id).where(
-                _USER_AGENTS.c.user_agent.in_(names)
-            )
-        )
-        return {name: id_ for name, id_ in found}
+_NAMES_PER_LOOKUP = 10_000
+"""User agents per lookup: the bound parameters stay under SQLite's and PostgreSQL's limits
+(a restored day brings all of its user agents at once)."""
 
-    ids = known()
+
+def user_agent_ids(connection: Connection, names: set[str]) -> dict[str, int]:
+    """The ``user_agents`` id of each of ``names``, adding those the dictionary lacks."""
+
+    def known(wanted: list[str]) -> dict[str, int]:
+        column = _USER_AGENTS.c.user_agent
+        ids: dict[str, int] = {}
+        for start in range(0, len(wanted), _NAMES_PER_LOOKUP):
+            chunk = wanted[start : start + _NAMES_PER_LOOKUP]
+            found = connection.execute(select(column, _USER_AGENTS.c.id).where(column.in_(chunk)))
+            ids.update({name: id_ for name, id_ in found})
+        return ids
+
+    ids = known(sorted(names))
     missing = sorted(names - ids.keys())
     if missing:
         stmt = insert_on_conflict(_USER_AGENTS, connection.dialect.name).on_conflict_do_nothing()
         connection.execute(stmt, [{"user_agent": name} for name in missing])
-        ids = known()
+        ids |= known(missing)
     return ids
 
 
 def _portable_write(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf) -> int:
-    agents = _user_agent_ids(connection, {row.user_agent for row in rows})
+    agents = user_agent_ids(connection, {row.user_agent for row in rows})
     stmt = (
         insert_on_conflict(_WATCH_LOGS, connection.dialect.name)
         .on_conflict_do_nothing(index_elements=["session_id", "business_date"])
