@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -24,6 +25,7 @@ from streamsettle.domain.money import truncate_krw
 from streamsettle.domain.pricing import DEFAULT_RATE_CARD, price_views
 from streamsettle.domain.views import LogKey, ViewKind, classify_views
 from streamsettle.services.batch import run_date
+from streamsettle.services.batch.partitions import plan_ranges, plan_ranges_from_counts
 from tests.integration.batch.batch_world import World
 
 D = date(2024, 5, 20)
@@ -163,3 +165,21 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
     pairs = count(DailyVideoAdStats, DailyVideoAdStats.business_date == D)
     written = uncounted + stats + pairs + periods
     assert sum(s.rows for s in run.steps if s.name == "video_stats") == written
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 40])
+def test_ranges_from_counts_are_the_ranges_the_database_plans(pg_world: World, parts: int) -> None:
+    """A columnar run plans its partitions from the logs per video it has counted; they are
+    the ranges the ``sql`` engine plans from the logs in the database."""
+    _random_day(pg_world, seed=7)
+    with pg_world.runtime.db.engine.connect() as conn:
+        planned = plan_ranges(conn, D, parts)
+        rows = conn.execute(
+            sa.select(WatchLog.video_id, sa.func.count())
+            .where(WatchLog.business_date == D)
+            .group_by(WatchLog.video_id)
+        ).all()
+    videos = np.array([row[0] for row in rows], dtype=np.int64)
+    logs = np.array([row[1] for row in rows], dtype=np.int64)
+    assert plan_ranges_from_counts(videos, logs, parts) == planned
+    assert (len(planned) > 1) == (parts > 1) and len(planned) <= parts

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Date, bindparam, text
 
 from streamsettle.config import Settings
@@ -59,6 +61,27 @@ def plan_ranges(conn: Connection, day: date, parts: int) -> list[VideoRange]:
     (sql,) = statements("partition_starts", conn.dialect.name)
     query = text(sql).bindparams(bindparam("day", type_=Date()))
     starts = [row[0] for row in conn.execute(query, {"day": day, "parts": parts})]
+    return _ranges(starts)
+
+
+def plan_ranges_from_counts(
+    video_ids: npt.NDArray[np.int64], logs: npt.NDArray[np.int64], parts: int
+) -> list[VideoRange]:
+    """The ranges ``plan_ranges`` finds, from each video's number of the day's logs (which
+    a columnar engine has computed: the daily statistics' sessions), without a second
+    read of the day's logs."""
+    total = int(logs.sum())
+    if parts <= 1 or total == 0:
+        return [FULL_RANGE]
+    order = np.argsort(video_ids, kind="stable")
+    videos, counts = video_ids[order], logs[order]
+    group = (np.cumsum(counts) - counts) * parts // total
+    first = np.concatenate(([True], group[1:] != group[:-1]))
+    return _ranges([int(video) for video in videos[first]])
+
+
+def _ranges(starts: list[int]) -> list[VideoRange]:
+    """The ranges that begin at ``starts`` (the first widened to the smallest id)."""
     if len(starts) <= 1:
         return [FULL_RANGE]
     bounds = [MIN_VIDEO_ID, *starts[1:], MAX_VIDEO_ID + 1]

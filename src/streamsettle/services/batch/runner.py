@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from time import perf_counter
 
+import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ from streamsettle.services.batch.partitions import (
     VideoRange,
     partition_count,
     plan_ranges,
+    plan_ranges_from_counts,
     run_parallel,
 )
 from streamsettle.services.batch.steps import (
@@ -242,9 +244,7 @@ def _execute_steps(
 
     with db.engine.connect() as conn:
         mark = repo.mark_version(conn, day)
-        ranges = plan_ranges(conn, day, parts)
-    repo.set_partitions(db, run_id, len(ranges))
-    emit(on_event, BatchEvent("partitions_planned", day, run_id, partitions=len(ranges)))
+        ranges = plan_ranges(conn, day, parts) if engine == "sql" else []
     with db.session() as session:
         card_id = _check_rate_card(session, day)
     context = DayContext.build(runtime, day, card_id)
@@ -254,9 +254,13 @@ def _execute_steps(
             return lambda conn: run_step(conn, name, context, r)
     else:
         results = _compute(runtime, engine, context, lambda name, w: unit(name, FULL_RANGE, 1, w))
+        ranges = _ranges_of(results, parts)
 
         def work(name: str, r: VideoRange) -> Callable[[Connection], int]:
             return lambda conn: write_step(conn, name, context, r, results)
+
+    repo.set_partitions(db, run_id, len(ranges))
+    emit(on_event, BatchEvent("partitions_planned", day, run_id, partitions=len(ranges)))
 
     def partitioned(name: str) -> None:
         run_parallel(ranges, lambda r: unit(name, r, len(ranges), work(name, r)))
@@ -307,6 +311,16 @@ def _compute(
     (results,) = held
     assert isinstance(results, DayResults)
     return results
+
+
+def _ranges_of(results: DayResults, parts: int) -> list[VideoRange]:
+    """A columnar run's partitions, planned from the logs per video it has counted."""
+    stats = results.tables["daily_video_stats"]
+    return plan_ranges_from_counts(
+        stats.column("video_id").to_numpy().astype(np.int64),
+        stats.column("sessions").to_numpy().astype(np.int64),
+        parts,
+    )
 
 
 def _run_unit(
