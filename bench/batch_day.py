@@ -51,8 +51,7 @@ from streamsettle.services.batch import run_date
 from streamsettle.services.batch.engines.registry import installed_engines
 from streamsettle.services.batch.steps import PG_WORK_MEM
 
-DEFAULT_LOGS = 1_000_000
-QUICK_LOGS = 20_000
+DAY_LOGS = common.Size("logs", "watch logs on the day", full=1_000_000, quick=20_000)
 BENCH_SECRET = "bench-secret-" + "x" * 40
 DAY = date(2024, 9, 2)
 VIEWERS = 100_000
@@ -416,11 +415,7 @@ def measure(
 
 def main(argv: Sequence[str] | None = None) -> None:
     args_parser = common.parser(__doc__, "batch_day")
-    args_parser.add_argument(
-        "--logs",
-        type=int,
-        help=f"watch logs on the day ({DEFAULT_LOGS}; {QUICK_LOGS} quick)",
-    )
+    DAY_LOGS.add(args_parser)
     args_parser.add_argument("--videos", type=int, help="videos (default logs / 50, min 100)")
     args_parser.add_argument(
         "--partitions", default="1,2", help="comma-separated partition counts to time"
@@ -430,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="comma-separated batch engines to time (default: every installed one)",
     )
     args = args_parser.parse_args(argv)
-    logs = args.logs or (QUICK_LOGS if args.quick else DEFAULT_LOGS)
+    logs = DAY_LOGS.of(args)
     videos = args.videos or max(logs // 50, 100)
     partitions = [int(p) for p in args.partitions.split(",") if p.strip()]
     engines = (

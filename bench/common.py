@@ -180,6 +180,35 @@ def parser(doc: str | None, name: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Size:
+    """A benchmark's size option ``--<flag>``: one default for a full run, a smaller one
+    for ``--quick``."""
+
+    flag: str
+    what: str
+    full: int
+    quick: int
+
+    def add(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            f"--{self.flag}",
+            type=_positive,
+            help=f"{self.what} (default {self.full:,}; {self.quick:,} with --quick)",
+        )
+
+    def of(self, args: argparse.Namespace) -> int:
+        value: int | None = getattr(args, self.flag.replace("-", "_"))
+        return value or (self.quick if args.quick else self.full)
+
+
 def _raise_exit(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 

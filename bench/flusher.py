@@ -46,8 +46,7 @@ from streamsettle.sessions import LiveSession, Report, ReportStatus
 from streamsettle.sessions.codec import datetime_to_ms, ms_to_datetime
 from streamsettle.sessions.redis_store import AsyncRedisReporter
 
-DEFAULT_SESSIONS = 100_000
-QUICK_SESSIONS = 10_000
+SESSIONS = common.Size("sessions", "ended sessions to flush", full=100_000, quick=10_000)
 REDIS_SERVER = os.environ.get("STREAMSETTLE_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
 CLAIM_KEY = "streamsettle-test-run"
 """The key by which test runs (tests/conftest.py) claim a Redis database: they skip ours."""
@@ -274,11 +273,7 @@ def measure(args: Any, sessions: int, quick: bool) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args_parser = common.parser(__doc__, "flusher")
-    args_parser.add_argument(
-        "--sessions",
-        type=int,
-        help=f"ended sessions to flush (default {DEFAULT_SESSIONS}, {QUICK_SESSIONS} quick)",
-    )
+    SESSIONS.add(args_parser)
     args_parser.add_argument(
         "--batch-size", type=int, help="the flusher's batch (default: the settings', 1000)"
     )
@@ -286,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args_parser.add_argument("--viewers", type=int, default=10_000)
     args_parser.add_argument("--redis-db", type=int, help="the Redis database (default: 15..1)")
     args = args_parser.parse_args(argv)
-    sessions = args.sessions or (QUICK_SESSIONS if args.quick else DEFAULT_SESSIONS)
+    sessions = SESSIONS.of(args)
     common.emit(measure(args, sessions, args.quick))
 
 

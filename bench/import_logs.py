@@ -36,8 +36,7 @@ from streamsettle.config import Settings
 from streamsettle.runtime import Runtime
 from streamsettle.services.ingest.importer import import_watch_logs
 
-DEFAULT_LINES = 200_000
-QUICK_LINES = 20_000
+LINES = common.Size("lines", "lines to import", full=200_000, quick=20_000)
 BENCH_SECRET = "bench-secret-" + "x" * 40
 
 REFERENCE = """
@@ -268,16 +267,14 @@ def measure(lines: int, videos: int, viewers: int, quick: bool, trigger_cost: bo
 
 def main(argv: Sequence[str] | None = None) -> None:
     args_parser = common.parser(__doc__, "import_logs")
-    args_parser.add_argument(
-        "--lines", type=int, help=f"lines to import (default {DEFAULT_LINES}, {QUICK_LINES} quick)"
-    )
+    LINES.add(args_parser)
     args_parser.add_argument("--videos", type=int, default=1_000)
     args_parser.add_argument("--viewers", type=int, default=10_000)
     args_parser.add_argument(
         "--trigger-cost", action="store_true", help="also time the re-run trigger off and on"
     )
     args = args_parser.parse_args(argv)
-    lines = args.lines or (QUICK_LINES if args.quick else DEFAULT_LINES)
+    lines = LINES.of(args)
     measure(lines, args.videos, args.viewers, args.quick, args.trigger_cost)
 
 

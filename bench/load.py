@@ -58,8 +58,7 @@ from streamsettle.synthetic.model import CHUNK_LOGS, MAX_SLOTS, USER_AGENTS, dra
 from streamsettle.synthetic.run import build_tables
 
 SPOOL_BLOCK = 1 << 20
-FULL_ROWS = 50_000_000
-QUICK_ROWS = 1_000_000
+ROWS = common.Size("rows", "watch logs to load", full=50_000_000, quick=1_000_000)
 START = date(2026, 1, 1)
 INDEX_MODES = {
     "rebuild": "dropped before the load, rebuilt after it per partition (timed)",
@@ -357,7 +356,7 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
             {
                 "name": "load",
                 "quick": quick,
-                "target": QUICK_ROWS if quick else FULL_ROWS,
+                "target": ROWS.quick if quick else ROWS.full,
                 "sizes": {
                     "watch_logs": result.watch_logs,
                     "slots_reached": result.slots_reached,
@@ -400,15 +399,13 @@ def measure(sizes: Sizes, streams: int, modes: Sequence[str], quick: bool) -> No
 
 def main(argv: Sequence[str] | None = None) -> None:
     args_parser = common.parser(__doc__, "load")
-    args_parser.add_argument("--rows", type=int, help="watch logs to load (default 50M, 1M quick)")
+    ROWS.add(args_parser)
     args_parser.add_argument("--streams", type=int, help="parallel streams (default: cores, max 8)")
     args_parser.add_argument(
         "--index-mode", choices=[*INDEX_MODES, "both"], default="rebuild", help="see the docstring"
     )
     args = args_parser.parse_args(argv)
-    rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)
-    if rows < 1:
-        args_parser.error("--rows must be positive")
+    rows = ROWS.of(args)
     modes = list(INDEX_MODES) if args.index_mode == "both" else [args.index_mode]
     measure(Sizes.for_rows(rows), args.streams or default_streams(), modes, args.quick)
 
