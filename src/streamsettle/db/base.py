@@ -7,12 +7,22 @@ auto-increment; timestamps are always returned aware, in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, INET
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -65,6 +75,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class VideoDayRow:
+    """A row the batch derives for one video and one business day: keyed by the date and
+    the video, and naming the video's creator (whose totals and pages read it)."""
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
+    video_id: Mapped[int] = mapped_column(BigId, primary_key=True, sort_order=-1)
+    creator_id: Mapped[int] = mapped_column(BigId, sort_order=-1)
 
 
 def utcnow() -> datetime:

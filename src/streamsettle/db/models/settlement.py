@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from streamsettle.db.base import Base, BigId, UTCDateTime, utcnow
+from streamsettle.db.base import Base, BigId, UTCDateTime, VideoDayRow, utcnow
 
 UnitPrice = Numeric(18, 6)
 
@@ -69,7 +69,7 @@ class SettledFigures:
         return CheckConstraint("total_amount = video_amount + ad_amount", name="total_adds_up")
 
 
-class DailySettlement(SettledFigures, Base):
+class DailySettlement(VideoDayRow, SettledFigures, Base):
     """A video's earnings for one business day."""
 
     __tablename__ = "daily_settlements"
@@ -85,9 +85,6 @@ class DailySettlement(SettledFigures, Base):
         Index("ix_daily_settlements_video_date", "video_id", "business_date"),
     )
 
-    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    creator_id: Mapped[int] = mapped_column(BigId)
     rate_card_id: Mapped[int] = mapped_column(BigId)
     views_before: Mapped[int] = mapped_column(BigInteger)
 

@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import BigInteger, CheckConstraint, Date, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from streamsettle.db.base import Base, BigId
+from streamsettle.db.base import Base, BigId, VideoDayRow
 
 
-class DailyVideoStats(Base):
+class DailyVideoStats(VideoDayRow, Base):
     __tablename__ = "daily_video_stats"
     __table_args__ = (
         CheckConstraint(
@@ -27,9 +27,6 @@ class DailyVideoStats(Base):
         Index("ix_daily_video_stats_video_date", "video_id", "business_date"),
     )
 
-    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    creator_id: Mapped[int] = mapped_column(BigId)
     sessions: Mapped[int] = mapped_column(BigInteger)
     views: Mapped[int] = mapped_column(BigInteger)
     self_views: Mapped[int] = mapped_column(BigInteger)
