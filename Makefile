@@ -21,11 +21,12 @@ run: install
 	$(BIN)/streamsettle demo load
 	$(BIN)/streamsettle serve
 
-## The whole suite against the real PostgreSQL and Redis on localhost
+## The whole suite against the real PostgreSQL and Redis on localhost, one worker per core
+## (each worker has its own database and Redis database)
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check src tests bench
