@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from streamsettle.app import create_app
 from streamsettle.cli import app
+from streamsettle.cli.common import console
 from streamsettle.config import get_settings
 from streamsettle.db.models import AdSlot, DailySettlement, RerunMark, User
 from streamsettle.services.batch import BatchEvent, run_date
@@ -224,15 +225,16 @@ def test_batch_status_lists_marked_dates(
     monkeypatch.setenv("STREAMSETTLE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("STREAMSETTLE_JWT_SECRET", settings.jwt_secret.get_secret_value())
     monkeypatch.chdir(tmp_path)
+    # The console was made when the CLI was first imported: widen it, so no cell wraps.
+    monkeypatch.setattr(console, "width", 250)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["batch", "status"], env={"COLUMNS": "250"})
+        result = CliRunner().invoke(app, ["batch", "status"])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())  # however the console wrapped its lines
-    assert "needs a re-run: watch logs arrived after it was run" in text
-    assert "1 date(s) need a re-run: 2024-06-01" in text
+    assert "needs a re-run: watch logs arrived after it was run" in result.output
+    assert "1 date(s) need a re-run: 2024-06-01" in result.output
 
 
 def test_marks_survive_only_until_a_completed_run(world: World) -> None:
