@@ -9,10 +9,7 @@ day's partition is scanned once.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,8 +29,8 @@ from streamsettle.services.batch.engines.day import (
     DayParams,
     tiers_table,
 )
+from streamsettle.services.batch.engines.rules import read_relations, render
 
-_RELATION = re.compile(r"^-- relation: (\w+)\s*$")
 _SCHEMAS = {
     "videos": VIDEOS_SCHEMA,
     "ads": ADS_SCHEMA,
@@ -48,20 +45,6 @@ def adbc_uri(database_url: str) -> str:
     if url.get_backend_name() != "postgresql":
         raise ValueError(f"the columnar engines read PostgreSQL, not {url.get_backend_name()}")
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@cache
-def _queries() -> dict[str, str]:
-    text = resources.files(__package__).joinpath("extract.sql").read_text(encoding="utf-8")
-    queries: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        match = _RELATION.match(line)
-        if match:
-            current = queries.setdefault(match.group(1), [])
-        elif current is not None and line.strip() and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines).rstrip().rstrip(";") for name, lines in queries.items()}
 
 
 def _literals(params: DayParams, tz: ZoneInfo) -> dict[str, str]:
@@ -98,10 +81,7 @@ def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCa
     import adbc_driver_postgresql.dbapi as adbc
 
     literals = _literals(params, tz)
-    queries = {
-        name: re.sub(r"\{(\w+)\}", lambda m: literals[m.group(1)], sql)
-        for name, sql in _queries().items()
-    }
+    queries = {name: render(sql, literals) for name, sql in read_relations("extract.sql")}
     tables: dict[str, pa.Table] = {}
     with adbc.connect(adbc_uri(database_url)) as conn, conn.cursor() as cur:
 

@@ -2,7 +2,8 @@
 
 The text is written in the SQL that DuckDB and Spark SQL share; what differs between them
 is injected as named tokens (``Dialect``), and the day's parameters as literals (a date and
-two integers, formatted here, never user text).
+two integers, formatted here, never user text). The extraction queries (``extract.sql``)
+are written in the same file format and read and rendered by the same two functions.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class Relation:
 
 
 @cache
-def _source() -> tuple[tuple[str, str], ...]:
-    text = resources.files(__package__).joinpath("rules.sql").read_text(encoding="utf-8")
+def read_relations(filename: str) -> tuple[tuple[str, str], ...]:
+    """The ``-- relation: <name>`` sections of the SQL file ``filename`` beside this module,
+    in order, as (name, SELECT) without comments or the closing ``;``."""
+    text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
     relations: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
         match = _RELATION.match(line)
@@ -67,10 +70,13 @@ def relations(dialect: Dialect, params: DayParams) -> list[Relation]:
         "explode": dialect.explode,
     }
 
-    def render(sql: str) -> str:
-        rendered = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], sql)
-        if "{" in rendered or "}" in rendered:
-            raise ValueError(f"unrendered token in {rendered!r}")
-        return rendered
+    return [Relation(name, render(sql, values)) for name, sql in read_relations("rules.sql")]
 
-    return [Relation(name, render(sql)) for name, sql in _source()]
+
+def render(sql: str, values: dict[str, str]) -> str:
+    """``sql`` with each ``{token}`` replaced by its value (literals formatted by the caller,
+    never user text); ValueError if a brace is left."""
+    rendered = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], sql)
+    if "{" in rendered or "}" in rendered:
+        raise ValueError(f"unrendered token in {rendered!r}")
+    return rendered
