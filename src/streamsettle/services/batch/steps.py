@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Date, Engine, bindparam, text
+from sqlalchemy import Connection, CursorResult, Date, Engine, bindparam, text
 from sqlalchemy.types import TypeEngine
 
 from streamsettle.db.base import UTCDateTime
@@ -144,16 +144,21 @@ def run_sql_file(conn: Connection, name: str, params: dict[str, Any]) -> int:
     are not counted; a statement that answers a row answers how many it wrote)."""
     written = 0
     for sql in statements(name, conn.dialect.name):
-        used = {key for key in params if re.search(rf":{key}\b", sql)}
-        clause = text(sql).bindparams(
-            *(bindparam(key, type_=_TYPES[key]) for key in sorted(used) if key in _TYPES)
-        )
-        result = conn.execute(clause, {key: params[key] for key in used})
+        result = _execute(conn, sql, params)
         if result.returns_rows:
             written += int(result.scalar_one())
         elif sql.lstrip().upper().startswith(("INSERT", "WITH")):
             written += _rows_written(conn, result.rowcount)
     return written
+
+
+def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> CursorResult[Any]:
+    """``sql`` with the ``params`` it names bound, typed by ``_TYPES``."""
+    used = {key for key in params if re.search(rf":{key}\b", sql)}
+    clause = text(sql).bindparams(
+        *(bindparam(key, type_=_TYPES[key]) for key in sorted(used) if key in _TYPES)
+    )
+    return conn.execute(clause, {key: params[key] for key in used})
 
 
 def _rows_written(conn: Connection, rowcount: int) -> int:
@@ -224,9 +229,7 @@ def check_references(conn: Connection, name: str, params: dict[str, Any]) -> Non
     if name != VIDEO_STATS:
         return
     (sql,) = statements("check_references", conn.dialect.name)
-    used = {key: params[key] for key in ("day", "lo", "hi")}
-    clause = text(sql).bindparams(bindparam("day", type_=Date()))
-    missing = int(conn.execute(clause, used).scalar_one())
+    missing = int(_execute(conn, sql, params).scalar_one())
     if missing:
         raise MissingReferences(
             f"the statistics of {params['day']} (videos {params['lo']}..{params['hi']}) name"
