@@ -4,15 +4,16 @@ writing again replaces them (a video gone from the day loses its rows)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from streamsettle.runtime import Runtime
-from streamsettle.services.batch.engines.day import RESULT_COLUMNS, DayResults
+from streamsettle.services.batch.engines.day import PER_VIDEO, RESULT_COLUMNS, TOTALS, DayResults
 from streamsettle.services.batch.engines.duckdb_engine import DuckDBEngine
-from streamsettle.services.batch.engines.write import write_partition, write_totals
+from streamsettle.services.batch.engines.write import rows_per_video, write_partition, write_totals
 from tests.integration.engines.conftest import database_rows, day_inputs
 from tests.integration.engines.day_world import DayWorld
 
@@ -72,3 +73,23 @@ def test_a_failed_transaction_leaves_the_old_rows(runtime: Runtime, day_world: D
         raise RuntimeError("the step failed after writing")
     for name in RESULT_COLUMNS:
         assert database_rows(runtime, name, DAY) == results.rows(name), name
+
+
+def test_rows_per_video_counts_what_each_video_writes(
+    runtime: Runtime, day_world: DayWorld
+) -> None:
+    day_world.sample_day(DAY)
+    results = DuckDBEngine(threads=2).compute(day_inputs(runtime, DAY))
+    expected: Counter[int] = Counter()
+    for name in PER_VIDEO:
+        expected.update(int(v) for v in results.tables[name].column("video_id").to_pylist())
+    for video in results.tables["daily_video_stats"].column("video_id").to_pylist():
+        expected[int(video)] += 2  # its week and its month
+    video_ids, counts = rows_per_video(results)
+    assert dict(zip(video_ids.tolist(), counts.tolist(), strict=True)) == dict(expected)
+    assert (
+        int(counts.sum())
+        == results.row_count
+        - sum(results.tables[name].num_rows for name in TOTALS)
+        + 2 * results.tables["daily_video_stats"].num_rows
+    )

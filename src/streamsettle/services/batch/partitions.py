@@ -65,16 +65,16 @@ def plan_ranges(conn: Connection, day: date, parts: int) -> list[VideoRange]:
 
 
 def plan_ranges_from_counts(
-    video_ids: npt.NDArray[np.int64], logs: npt.NDArray[np.int64], parts: int
+    video_ids: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], parts: int
 ) -> list[VideoRange]:
-    """The ranges ``plan_ranges`` finds, from each video's number of the day's logs (which
-    a columnar engine has computed: the daily statistics' sessions), without a second
-    read of the day's logs."""
-    total = int(logs.sum())
+    """Up to ``parts`` ranges with about the same total ``weights`` each, from each video's
+    weight: given each video's number of the day's logs, the ranges ``plan_ranges`` finds,
+    without reading the day's logs again."""
+    total = int(weights.sum())
     if parts <= 1 or total == 0:
         return [FULL_RANGE]
     order = np.argsort(video_ids, kind="stable")
-    videos, counts = video_ids[order], logs[order]
+    videos, counts = video_ids[order], weights[order]
     group = (np.cumsum(counts) - counts) * parts // total
     first = np.concatenate(([True], group[1:] != group[:-1]))
     return _ranges([int(video) for video in videos[first]])

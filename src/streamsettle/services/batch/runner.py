@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from time import perf_counter
 
-import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -33,6 +32,7 @@ from streamsettle.services.batch import repository as repo
 from streamsettle.services.batch.engines.day import DayInputs, DayParams, DayResults
 from streamsettle.services.batch.engines.extract import extract_day
 from streamsettle.services.batch.engines.registry import check_engine, columnar_engine
+from streamsettle.services.batch.engines.write import rows_per_video
 from streamsettle.services.batch.events import BatchEvent, EventHandler, emit
 from streamsettle.services.batch.partitions import (
     FULL_RANGE,
@@ -314,13 +314,9 @@ def _compute(
 
 
 def _ranges_of(results: DayResults, parts: int) -> list[VideoRange]:
-    """A columnar run's partitions, planned from the logs per video it has counted."""
-    stats = results.tables["daily_video_stats"]
-    return plan_ranges_from_counts(
-        stats.column("video_id").to_numpy().astype(np.int64),
-        stats.column("sessions").to_numpy().astype(np.int64),
-        parts,
-    )
+    """A columnar run's partitions: about the same number of rows to write in each (its
+    partitions only write; the SQL engine's, which compute, share out the logs)."""
+    return plan_ranges_from_counts(*rows_per_video(results), parts)
 
 
 def _run_unit(

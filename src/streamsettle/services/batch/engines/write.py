@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -31,6 +33,23 @@ KEYS = {
     "daily_settlements": ("video_id",),
     "daily_creator_settlements": ("creator_id",),
 }
+
+
+# Rows a video writes besides its results: its week and its month (``period_video_stats``).
+PERIOD_ROWS_PER_VIDEO = 2
+
+
+def rows_per_video(results: DayResults) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each video id of the results and the rows its partition will write for it: the
+    write-back's cost, by which its partitions are balanced. (A day's logs are skewed to
+    popular videos, while most rows belong to the many videos with few logs.)"""
+    ids = [
+        results.tables[name].column("video_id").to_numpy().astype(np.int64) for name in PER_VIDEO
+    ]
+    videos = results.tables["daily_video_stats"].column("video_id").to_numpy().astype(np.int64)
+    periods = np.repeat(videos, PERIOD_ROWS_PER_VIDEO)
+    video_ids, counts = np.unique(np.concatenate([*ids, periods]), return_counts=True)
+    return video_ids, counts.astype(np.int64)
 
 
 def in_range(table: pa.Table, lo: int, hi: int) -> pa.Table:
