@@ -43,11 +43,13 @@ import sqlalchemy as sa
 
 from bench import common
 from streamsettle.config import Settings
+from streamsettle.db import log_blocks
 from streamsettle.db.models import BatchRun
 from streamsettle.db.partitions import ensure_days
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
+from streamsettle.services.batch.engines.extract import conform
 from streamsettle.services.batch.engines.registry import installed_engines
 from streamsettle.services.batch.steps import PG_WORK_MEM
 
@@ -192,8 +194,11 @@ FROM watch_logs WHERE business_date = %(day)s
 """
 
 
-def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
-    """The catalogue, the last minute of the day before and the day, inside the server."""
+def generate(
+    url: str, logs: int, videos: int, tz: ZoneInfo, *, blocks: bool = True
+) -> dict[str, int]:
+    """The catalogue, the last minute of the day before and the day, inside the server,
+    and (with ``blocks``) the days' columnar copy."""
     midnight, _ = business_day_bounds(DAY, tz)
     before = max(logs // 100, 1)
     sizes: dict[str, Any] = {"viewers": VIEWERS, "videos": videos}
@@ -214,11 +219,38 @@ def generate(url: str, logs: int, videos: int, tz: ZoneInfo) -> dict[str, int]:
             {**sizes, "day": DAY, "start": midnight, "span": 86_399, "first": 1, "last": logs},
         )  # fmt: skip
         conn.commit()
-        conn.autocommit = True
+    written = sum(write_blocks(url, day) for day in (DAY - timedelta(days=1), DAY) if blocks)
+    with psycopg.connect(common.conninfo(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         row = conn.execute(SHAPE, {"day": DAY}).fetchone()
     assert row is not None
-    return {"anonymous": row[0], "videos_watched": row[1], "ad_slots_reached": row[2]}
+    return {
+        "anonymous": row[0],
+        "videos_watched": row[1],
+        "ad_slots_reached": row[2],
+        "blocks": written,
+    }
+
+
+def write_blocks(url: str, day: date) -> int:
+    """The day's columnar copy as the watch-log writer and the flusher's merging of small
+    blocks leave it (blocks of ``SMALL_BLOCK_ROWS`` logs; the generator inserts rows
+    server-side, past the writer); how many blocks. Not timed: the writer pays this
+    during the day, a flush at a time."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    columns = ", ".join(log_blocks.BLOCK_SCHEMA.names)
+    query = f"SELECT {columns} FROM watch_logs WHERE business_date = DATE '{day.isoformat()}'"  # noqa: S608
+    with adbc.connect(common.conninfo(url)) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        logs = conform(cur.fetch_arrow_table(), log_blocks.BLOCK_SCHEMA)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    size = log_blocks.SMALL_BLOCK_ROWS
+    with engine.begin() as connection:
+        for start in range(0, logs.num_rows, size):
+            log_blocks.insert(connection, {day: logs.slice(start, size)})
+    engine.dispose()
+    return -(-logs.num_rows // size)
 
 
 def floor_params(settings: Settings, parts: int = 1, part: int = 0) -> dict[str, Any]:
@@ -302,13 +334,14 @@ def measure(
     *,
     quick: bool,
     engines: Sequence[str] = ("sql",),
+    blocks: bool = True,
 ) -> None:
     with common.throwaway_database() as url:
         settings = Settings(
             _env_file=None, database_url=url, jwt_secret=BENCH_SECRET, embedded=False
         )
         with common.Stopwatch() as generation:
-            shape = generate(url, logs, videos, settings.tz)
+            shape = generate(url, logs, videos, settings.tz, blocks=blocks)
         sizes = {"logs": logs, "videos": videos, "viewers": VIEWERS, **shape}
         common.emit(
             {
@@ -424,6 +457,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--engines",
         help="comma-separated batch engines to time (default: every installed one)",
     )
+    args_parser.add_argument(
+        "--no-blocks",
+        action="store_true",
+        help="store no columnar copy of the day (the columnar engines read the table)",
+    )
     args = args_parser.parse_args(argv)
     logs = DAY_LOGS.of(args)
     videos = args.videos or max(logs // 50, 100)
@@ -433,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.engines
         else installed_engines()
     )
-    measure(logs, videos, partitions, quick=args.quick, engines=engines)
+    measure(logs, videos, partitions, quick=args.quick, engines=engines, blocks=not args.no_blocks)
 
 
 if __name__ == "__main__":

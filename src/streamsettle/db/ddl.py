@@ -31,6 +31,7 @@ _TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
     "ts": lambda: sa.DateTime(timezone=True),
     "text": sa.Text,
     "uuid": sa.Uuid,
+    "bytes": sa.LargeBinary,
 }
 
 # The settled amounts of a day, a creator or a statement, in this order.
@@ -43,7 +44,8 @@ PLAYBACK_STATE = (
 
 
 def column_type(word: str) -> sa.types.TypeEngine[Any]:
-    """``id big int bool date ts text uuid``, ``str(<length>)`` or ``num(<precision>,<scale>)``."""
+    """``id big int bool date ts text uuid bytes``, ``str(<length>)`` or
+    ``num(<precision>,<scale>)``."""
     if word.startswith("str("):
         return sa.String(length=int(word[4:-1]))
     if word.startswith("num("):

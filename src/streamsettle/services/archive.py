@@ -25,10 +25,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, delete, func, select, text
 
 from streamsettle.db import partitions
-from streamsettle.db.models import BatchRun, RerunMark, WatchLogArchive
+from streamsettle.db.models import BatchRun, RerunMark, WatchLogArchive, WatchLogBlock
 from streamsettle.errors import Conflict, InvalidInput, NotFound
 from streamsettle.runtime import Runtime
 from streamsettle.services.ingest.watch_log_writer import user_agent_ids
@@ -173,6 +173,8 @@ def _archive_day(connection: Connection, day: date, directory: Path) -> int:
     )
     connection.execute(text(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {table}"))
     connection.execute(text(f"DROP TABLE {table}"))
+    # Dropping a partition fires no delete trigger: the day's columnar copy goes here.
+    connection.execute(delete(WatchLogBlock).where(WatchLogBlock.business_date == day))
     return expected[0]
 
 

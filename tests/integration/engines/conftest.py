@@ -74,7 +74,7 @@ def day_world(runtime: Runtime) -> DayWorld:
     return DayWorld(runtime)
 
 
-def day_inputs(runtime: Runtime, day: date) -> DayInputs:
+def day_inputs(runtime: Runtime, day: date, *, use_blocks: bool = True) -> DayInputs:
     """The inputs of ``day`` read from the database, with the rate card in force then."""
     with runtime.db.session() as session:
         card = rate_cards.card_in_force(session, day)
@@ -82,7 +82,26 @@ def day_inputs(runtime: Runtime, day: date) -> DayInputs:
         card_id, domain_card = card.id, rate_cards.to_domain(card)
     window = timedelta(seconds=runtime.settings.repeat_view_window_seconds)
     params = DayParams(day, window, card_id)
-    return extract_day(runtime.settings.database_url, params, runtime.settings.tz, domain_card)
+    return extract_day(
+        runtime.settings.database_url,
+        params,
+        runtime.settings.tz,
+        domain_card,
+        use_blocks=use_blocks,
+    )
+
+
+def sorted_logs(inputs: DayInputs) -> pa.Table:
+    return inputs.logs.sort_by([("business_date", "ascending"), ("session_id", "ascending")])
+
+
+def assert_blocks_hold_the_day(runtime: Runtime, day: date, inputs: DayInputs) -> None:
+    """The day's logs came from their columnar copy and are the table's logs, value for
+    value (the copy's address encoding is the one the table sends)."""
+    assert inputs.logs_source == "blocks"
+    from_table = day_inputs(runtime, day, use_blocks=False)
+    assert from_table.logs_source == "table"
+    assert sorted_logs(inputs).equals(sorted_logs(from_table))
 
 
 def database_rows(runtime: Runtime, name: str, day: date) -> list[tuple[object, ...]]:
@@ -143,6 +162,8 @@ def run_day(runtime: Runtime, columnar_engines: list[Engine]) -> RunDay:
 
     def run(day: date) -> DayResults:
         inputs = day_inputs(runtime, day)
+        if inputs.logs.num_rows:
+            assert_blocks_hold_the_day(runtime, day, inputs)
         expected = assert_engines_agree(inputs, columnar_engines)
         in_database = sql_engine_rows(runtime, day, inputs.params.rate_card_id)
         for name in RESULT_COLUMNS:

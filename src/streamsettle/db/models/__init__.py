@@ -18,6 +18,7 @@ from streamsettle.db.models.playback import (
     UserAgent,
     WatchLog,
     WatchLogArchive,
+    WatchLogBlock,
 )
 from streamsettle.db.models.settlement import (
     DailyAdSettlement,
@@ -77,4 +78,5 @@ __all__ = [
     "ViewClassification",
     "WatchLog",
     "WatchLogArchive",
+    "WatchLogBlock",
 ]

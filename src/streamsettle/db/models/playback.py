@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -160,6 +161,19 @@ class WatchLogArchive(Base):
     rows: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WatchLogBlock(Base):
+    """Some of a day's watch logs as one Arrow block: the columnar copy that the batch's
+    columnar engines read (``db/log_blocks.py``). Written by PostgreSQL's watch-log writer
+    only; never the record."""
+
+    __tablename__ = "watch_log_blocks"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    block_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ResumePosition(Base):

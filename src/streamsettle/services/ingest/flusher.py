@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Table, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from streamsettle import faults
+from streamsettle.db import log_blocks
 from streamsettle.db.models import PlaybackCheckpoint
 from streamsettle.logging import get_logger
 from streamsettle.runtime import Runtime
@@ -264,7 +265,26 @@ def flush_once(runtime: Runtime, now: datetime | None = None) -> int:
     )
     stale = ms_to_datetime(now_ms - idle_ms - LEASE_MS)
     recovered += recover_lost(runtime, _CHECKPOINTS.c.checkpointed_at <= stale)
+    compact_blocks(runtime)
     return moved + recovered
+
+
+def compact_blocks(runtime: Runtime, day: date | None = None) -> int:
+    """Merge the small columnar blocks of the days that have many (of ``day`` only: all
+    its small blocks), each merge in its own transaction; how many blocks were merged."""
+    if runtime.db.is_sqlite:  # only PostgreSQL's writer stores blocks
+        return 0
+    with runtime.db.engine.connect() as conn:
+        days = log_blocks.days_to_compact(conn, merge_at=2 if day else log_blocks.MERGE_AT)
+    merged = 0
+    for each in days if day is None else [d for d in days if d == day]:
+        while True:
+            with runtime.db.engine.begin() as conn:
+                taken = log_blocks.compact(conn, each)
+            merged += taken
+            if taken < log_blocks.MERGE_LIMIT:
+                break
+    return merged
 
 
 def close_and_flush_day(runtime: Runtime, day: date, now: datetime | None = None) -> int:
@@ -279,4 +299,6 @@ def close_and_flush_day(runtime: Runtime, day: date, now: datetime | None = None
             day, now_ms=now_ms, lease_ms=LEASE_MS, limit=runtime.settings.flusher_batch_size
         ),
     )
-    return moved + recover_lost(runtime, _CHECKPOINTS.c.business_date == day)
+    moved += recover_lost(runtime, _CHECKPOINTS.c.business_date == day)
+    compact_blocks(runtime, day)
+    return moved

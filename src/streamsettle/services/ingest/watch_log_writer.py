@@ -10,7 +10,9 @@ that filled each, the user agents new to the dictionary, and the viewers' resume
 - PostgreSQL: the day partitions are made sure of, then ``COPY`` into a temporary table and
   one statement that inserts what is new and reports it (``INSERT … ON CONFLICT DO NOTHING
   RETURNING`` feeding the resume positions). Rows go in session id order, so two writers
-  that share new ids lock them in the same order and cannot deadlock on each other.
+  that share new ids lock them in the same order and cannot deadlock on each other. The
+  new logs are also stored as one columnar block per day (``db/log_blocks.py``), in the
+  same transaction.
 - Portable (SQLite): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` through SQLAlchemy, then
   the resume positions of the rows it returned.
 
@@ -21,13 +23,14 @@ Driver errors of the ``COPY`` path are raised as SQLAlchemy's (``IntegrityError`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 
 import psycopg
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.exc import DBAPIError
 
-from streamsettle.db import partitions
+from streamsettle.db import log_blocks, partitions
 from streamsettle.db.engine import insert_on_conflict
 from streamsettle.db.models import UserAgent, WatchLog
 from streamsettle.services.ingest.resume import LeftAt, record_positions
@@ -92,7 +95,7 @@ WITH ins AS (
     SET position_seconds = EXCLUDED.position_seconds, left_at = EXCLUDED.left_at
     WHERE resume_positions.left_at < EXCLUDED.left_at
 )
-SELECT count(*) FROM ins
+SELECT session_id FROM ins
 """
 
 
@@ -103,23 +106,34 @@ def _pg_array(values: Sequence[int | None]) -> str:
 def _copy_write(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf) -> int:
     driver = connection.connection.driver_connection
     assert driver is not None
-    lines = []
-    for row in sorted(rows, key=lambda row: row.session_id):
-        if row.slots:
-            positions = _pg_array(row.slots)
-            ads = _pg_array([ad_of(row, position) for position in row.slots])
-        else:
-            positions = ads = NULL
-        lines.append(row.copy_text(positions, ads))
+    ordered = sorted(rows, key=lambda row: row.session_id)
+    ads = [
+        [ad_of(row, position) for position in row.slots] if row.slots else None for row in ordered
+    ]
+    lines = [
+        row.copy_text(_pg_array(row.slots), _pg_array(row_ads))
+        if row_ads is not None
+        else row.copy_text(NULL, NULL)
+        for row, row_ads in zip(ordered, ads, strict=True)
+    ]
     with driver.cursor() as cur:
         cur.execute(_PG_CREATE_TEMP)
         with cur.copy(_PG_COPY_LOGS) as copy:
             copy.write("".join(lines))
         cur.execute(_PG_USER_AGENTS)
         cur.execute(_PG_INSERT)
-        inserted = cur.fetchone()
-        assert inserted is not None
-        return int(inserted[0])
+        new = {str(session_id) for (session_id,) in cur.fetchall()}
+    by_day: dict[date, list[log_blocks.LogColumns]] = {}
+    for row, row_ads in zip(ordered, ads, strict=True):
+        if row.session_id in new:
+            by_day.setdefault(row.business_date, []).append(
+                (row.session_id, row.video_id, row.viewer_id, row.ip, row.started_at,
+                 row.watched_seconds, row_ads)
+            )  # fmt: skip
+    log_blocks.insert(
+        connection, {day: log_blocks.block_table(logs) for day, logs in by_day.items()}
+    )
+    return len(new)
 
 
 _NAMES_PER_LOOKUP = 10_000

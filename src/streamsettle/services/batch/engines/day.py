@@ -107,6 +107,8 @@ class DayInputs:
     video_before: pa.Table
     pair_before: pa.Table
     tiers: pa.Table
+    logs_source: str = "table"
+    """Where the day's logs were read: ``blocks`` (their columnar copy) or ``table``."""
 
     def tables(self) -> dict[str, pa.Table]:
         return {

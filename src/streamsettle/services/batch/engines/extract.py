@@ -1,7 +1,10 @@
 """Reading a day's inputs from PostgreSQL as Arrow, through ADBC (binary COPY underneath).
 
 All queries of one extraction run in one REPEATABLE READ transaction, so the logs, the
-catalogue and the cumulative counts are one snapshot. The cumulative counts are summed only
+catalogue and the cumulative counts are one snapshot. The day's logs come from their
+columnar copy (``db/log_blocks.py``) when its rows add up to the day's logs counted in
+that snapshot, else from the table (a day written before the copy existed, or by a path
+that writes no blocks: a restore, a bulk load). The cumulative counts are summed only
 for the videos the day's logs hold (all their (video, ad) pairs: the rules keep the ones
 the day has), which are found from the Arrow logs and sent back as a temporary table: the
 day's partition is scanned once.
@@ -9,6 +12,7 @@ day's partition is scanned once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,8 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.engine import make_url
 
+from streamsettle.db import log_blocks
 from streamsettle.domain.periods import business_date, business_day_bounds
 from streamsettle.domain.pricing import RateCard
+from streamsettle.logging import get_logger
 from streamsettle.services.batch.engines.day import (
     ADS_SCHEMA,
     LOGS_SCHEMA,
@@ -30,6 +36,8 @@ from streamsettle.services.batch.engines.day import (
     tiers_table,
 )
 from streamsettle.services.batch.engines.rules import read_relations, render
+
+log = get_logger(__name__)
 
 _SCHEMAS = {
     "videos": VIDEOS_SCHEMA,
@@ -76,8 +84,16 @@ def day_videos(logs: pa.Table) -> pa.Table:
     return pa.table({"video_id": pc.unique(logs.column("video_id").combine_chunks())})
 
 
-def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCard) -> DayInputs:
-    """The inputs of ``params.day`` read from the PostgreSQL at ``database_url``."""
+def extract_day(
+    database_url: str,
+    params: DayParams,
+    tz: ZoneInfo,
+    card: RateCard,
+    *,
+    use_blocks: bool = True,
+) -> DayInputs:
+    """The inputs of ``params.day`` read from the PostgreSQL at ``database_url`` (the logs
+    from the table even where blocks hold them when ``use_blocks`` is false)."""
     import adbc_driver_postgresql.dbapi as adbc
 
     literals = _literals(params, tz)
@@ -91,7 +107,8 @@ def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCa
             return table if schema is None else conform(table, schema)
 
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        day = read("day_logs", None)
+        day, source = _day_logs(read) if use_blocks else (read("day_logs", None), "table")
+        log.info("day logs read", date=params.day.isoformat(), source=source, logs=day.num_rows)
         dates = pa.repeat(pa.scalar(params.day, pa.date32()), day.num_rows)
         day = conform(day.add_column(1, "business_date", dates), LOGS_SCHEMA)
         logs = pa.concat_tables([day, read("tail_logs", LOGS_SCHEMA)])
@@ -99,7 +116,19 @@ def extract_day(database_url: str, params: DayParams, tz: ZoneInfo, card: RateCa
         for name, schema in _SCHEMAS.items():
             tables[name] = read(name, schema)
         conn.rollback()
-    return DayInputs(params=params, logs=logs, tiers=tiers_table(card), **tables)
+    return DayInputs(
+        params=params, logs=logs, tiers=tiers_table(card), logs_source=source, **tables
+    )
+
+
+def _day_logs(read: Callable[[str, pa.Schema | None], pa.Table]) -> tuple[pa.Table, str]:
+    """The day's logs, from their blocks if these hold them all, and where they came from."""
+    counted = read("day_count", None).column("logs")[0].as_py()
+    blocks = read("day_blocks", None)
+    if pc.sum(blocks.column("rows")).as_py() == counted and counted:
+        data = [value.as_buffer() for chunk in blocks.column("data").chunks for value in chunk]
+        return log_blocks.decode(data), "blocks"
+    return read("day_logs", None), "table"
 
 
 def _upload(cur: Any, name: str, keys: pa.Table) -> None:

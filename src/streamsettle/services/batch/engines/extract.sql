@@ -3,7 +3,16 @@
 -- {window_start} a TIMESTAMPTZ literal. engine_day_videos is a temporary table of the
 -- video ids the day's logs hold, so the cumulative counts are summed for those alone.
 
+-- relation: day_count
+-- How many logs the day holds: its blocks are used when their rows add up to this.
+SELECT count(*) AS logs FROM watch_logs WHERE business_date = {day};
+
+-- relation: day_blocks
+-- The day's columnar copy (db/log_blocks.py).
+SELECT rows, data FROM watch_log_blocks WHERE business_date = {day};
+
 -- relation: day_logs
+-- Read when the blocks do not hold the whole day.
 -- The day's logs; their business date is the day, added by the reader (a column of one
 -- value costs the server a datum per row to send).
 SELECT session_id, video_id, viewer_id, ip, started_at, watched_seconds, ad_ids
