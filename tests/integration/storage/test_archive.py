@@ -45,6 +45,15 @@ def _logs(runtime: Runtime, day: date) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
+def _copied(runtime: Runtime) -> dict[date, int]:
+    """The logs each day's columnar copy holds."""
+    with runtime.db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT business_date, sum(rows) FROM watch_log_blocks GROUP BY 1")
+        )
+        return {day: int(n) for day, n in rows}
+
+
 def _populate(world: World) -> None:
     creator, viewer, other = world.user("creator"), world.user(), world.user()
     video, short = world.video(creator), world.video(creator, duration=200)
@@ -72,12 +81,14 @@ def test_archive_restore_rerun_gives_identical_rows(pg_world: World, tmp_path: P
     settled = {day: world.snapshot(day) for day in (D1, D2)}
     logs_d1 = _logs(runtime, D1)
     assert len(logs_d1) == 45
+    assert _copied(runtime) == {D1: 45, D2: 45}
 
     result = archive.archive(runtime, D3, tmp_path)
     assert result.archived == [(D1, 45), (D2, 45)] and result.skipped == []
     with runtime.db.engine.connect() as conn:
         assert D1 not in partitions.attached_days(conn)
     assert _logs(runtime, D1) == []
+    assert _copied(runtime) == {}  # the columnar copy leaves with the partition
     assert {day: world.snapshot(day) for day in (D1, D2)} == settled  # settled results stay
     file = archive.archive_path(tmp_path, D1)
     assert pq.read_table(file).num_rows == 45
