@@ -250,7 +250,7 @@ def write_blocks(url: str, day: date) -> int:
         for start in range(0, logs.num_rows, size):
             log_blocks.insert(connection, {day: logs.slice(start, size)})
     engine.dispose()
-    return -(-logs.num_rows // size)
+    return int(-(-logs.num_rows // size))
 
 
 def floor_params(settings: Settings, parts: int = 1, part: int = 0) -> dict[str, Any]:
