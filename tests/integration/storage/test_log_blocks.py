@@ -46,7 +46,9 @@ def _sorted(logs: pa.Table) -> pa.Table:
 )
 def test_addresses_are_encoded_as_postgresql_sends_an_inet(runtime: Runtime, address: str) -> None:
     with runtime.db.engine.connect() as conn:
-        sent = conn.execute(sa.text("SELECT inet_send(CAST(:a AS inet))"), {"a": address}).scalar_one()
+        sent = conn.execute(
+            sa.text("SELECT inet_send(CAST(:a AS inet))"), {"a": address}
+        ).scalar_one()
     assert log_blocks.inet_bytes(address) == bytes(sent)
 
 
