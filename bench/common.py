@@ -28,6 +28,12 @@ import orjson
 import psycopg
 from sqlalchemy.engine import make_url
 
+from streamsettle.logging import configure_logging
+
+# Records go to stdout, one JSON object per line; the application's logs (warnings and
+# errors only: a benchmark reports through its records) go to stderr.
+configure_logging(level="WARNING", json=False)
+
 BENCH_PG_URL = os.environ.get(
     "STREAMSETTLE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
