@@ -101,6 +101,10 @@ def test_deleting_or_changing_logs_drops_the_days_copy(runtime: Runtime, world: 
     with runtime.db.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM watch_logs WHERE video_id = :v"), {"v": videos[2]})
     assert _blocks(runtime, DAY) == []
+    world.log(videos[1], world.at(DAY, "14:00:00"))
+    with runtime.db.engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE watch_logs"))
+    assert _blocks(runtime, DAY) == []
 
 
 def test_small_blocks_are_merged_into_one(runtime: Runtime, world: DayWorld) -> None:

@@ -3,7 +3,8 @@
 Blocks hold copies of a day's logs for the batch's columnar engines. They stay exact
 because logs are only inserted: on PostgreSQL, any ``DELETE`` or ``UPDATE`` of watch logs
 removes the blocks of the days it touched (statement-level triggers with transition
-tables: one statement per statement, nothing on the insert path), and the batch reads a
+tables: one statement per statement, nothing on the insert path), a ``TRUNCATE`` all
+blocks, and the batch reads a
 day's blocks only when their rows add up to the day's logs. The blocks are stored out of
 line and uncompressed (they are Arrow buffers: compressing costs more than it saves).
 
@@ -25,6 +26,14 @@ BEGIN
 END
 $$
 """
+_PG_TRUNCATE_FUNCTION = """
+CREATE FUNCTION drop_all_watch_log_blocks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM watch_log_blocks;
+    RETURN NULL;
+END
+$$
+"""
 _PG_TRIGGERS = (
     "CREATE TRIGGER watch_logs_drop_blocks_on_delete AFTER DELETE ON watch_logs"
     " REFERENCING OLD TABLE AS changed_watch_logs"
@@ -34,6 +43,8 @@ _PG_TRIGGERS = (
     "CREATE TRIGGER watch_logs_drop_blocks_on_update AFTER UPDATE ON watch_logs"
     " REFERENCING OLD TABLE AS changed_watch_logs"
     " FOR EACH STATEMENT EXECUTE FUNCTION drop_watch_log_blocks()",
+    "CREATE TRIGGER watch_logs_drop_blocks_on_truncate AFTER TRUNCATE ON watch_logs"
+    " FOR EACH STATEMENT EXECUTE FUNCTION drop_all_watch_log_blocks()",
 )
 
 
@@ -42,13 +53,16 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE watch_log_blocks ALTER COLUMN data SET STORAGE EXTERNAL")
         op.execute(_PG_FUNCTION)
+        op.execute(_PG_TRUNCATE_FUNCTION)
         for trigger in _PG_TRIGGERS:
             op.execute(trigger)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER watch_logs_drop_blocks_on_truncate ON watch_logs")
         op.execute("DROP TRIGGER watch_logs_drop_blocks_on_update ON watch_logs")
         op.execute("DROP TRIGGER watch_logs_drop_blocks_on_delete ON watch_logs")
+        op.execute("DROP FUNCTION drop_all_watch_log_blocks()")
         op.execute("DROP FUNCTION drop_watch_log_blocks()")
     op.drop_table("watch_log_blocks")
