@@ -20,6 +20,7 @@ Small blocks (a flush every few seconds writes a few hundred logs) are merged by
 from __future__ import annotations
 
 import ipaddress
+import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -52,9 +53,18 @@ MERGE_LIMIT = 1_000
 _FAMILY = {4: 2, 6: 3}
 
 
+_HOST = {socket.AF_INET: bytes((2, 32, 0, 4)), socket.AF_INET6: bytes((3, 128, 0, 16))}
+
+
 def inet_bytes(address: str) -> bytes:
     """``address`` (``1.2.3.4``, ``::1``, ``10.0.0.1/24``) as PostgreSQL sends an ``inet``
     in binary: family, prefix bits, is-cidr (0), address length, address."""
+    if "/" not in address:  # a host address (every stored log's): the C parser, 50x faster
+        for family, header in _HOST.items():
+            try:
+                return header + socket.inet_pton(family, address)
+            except OSError:
+                continue
     interface = ipaddress.ip_interface(address)
     packed = interface.ip.packed
     header = bytes((_FAMILY[interface.version], interface.network.prefixlen, 0, len(packed)))
@@ -72,7 +82,7 @@ def block_table(logs: Sequence[LogColumns]) -> pa.Table:
     session_ids, videos, viewers, ips, starts, watched, ads = columns
     return pa.Table.from_arrays(
         [
-            pa.array([uuid.UUID(s).bytes for s in session_ids], BLOCK_SCHEMA.field(0).type),
+            pa.array([_uuid_bytes(s) for s in session_ids], BLOCK_SCHEMA.field(0).type),
             pa.array(videos, pa.int32()),
             pa.array(viewers, pa.int32()),
             pa.array([inet_bytes(ip) for ip in ips], pa.binary()),
@@ -82,6 +92,11 @@ def block_table(logs: Sequence[LogColumns]) -> pa.Table:
         ],
         schema=BLOCK_SCHEMA,
     )
+
+
+def _uuid_bytes(session_id: str) -> bytes:
+    """A canonical uuid's 16 bytes (``bytes.fromhex``: a tenth of ``uuid.UUID``'s cost)."""
+    return bytes.fromhex(session_id.replace("-", ""))
 
 
 def encode(table: pa.Table) -> bytes:

@@ -95,7 +95,7 @@ WITH ins AS (
     SET position_seconds = EXCLUDED.position_seconds, left_at = EXCLUDED.left_at
     WHERE resume_positions.left_at < EXCLUDED.left_at
 )
-SELECT session_id FROM ins
+SELECT CAST(session_id AS text) FROM ins
 """
 
 
@@ -122,7 +122,7 @@ def _copy_write(connection: Connection, rows: Sequence[WatchLogRow], ad_of: AdOf
             copy.write("".join(lines))
         cur.execute(_PG_USER_AGENTS)
         cur.execute(_PG_INSERT)
-        new = {str(session_id) for (session_id,) in cur.fetchall()}
+        new = {session_id for (session_id,) in cur.fetchall()}
     by_day: dict[date, list[log_blocks.LogColumns]] = {}
     for row, row_ads in zip(ordered, ads, strict=True):
         if row.session_id in new:
