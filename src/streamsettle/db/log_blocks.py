@@ -43,7 +43,8 @@ BLOCK_SCHEMA = pa.schema(
 (what the table's binary COPY sends), the start in UTC, the ad of each reached slot."""
 
 SMALL_BLOCK_ROWS = 10_000
-"""A block with fewer rows is merged with the day's other small blocks."""
+"""A block with fewer rows is merged with the day's other small blocks (the partial index
+``ix_watch_log_blocks_small`` holds exactly those: the queries below repeat its literal)."""
 MERGE_AT = 16
 """A day's small blocks are merged once there are this many."""
 MERGE_LIMIT = 1_000
@@ -136,31 +137,30 @@ def insert(connection: Connection, blocks: Mapping[date, pa.Table]) -> None:
         connection.execute(_INSERT, values)
 
 
+_SMALL = f"rows < {SMALL_BLOCK_ROWS}"
 _DAYS_TO_COMPACT = text(
-    "SELECT business_date FROM watch_log_blocks WHERE rows < :small"
+    f"SELECT business_date FROM watch_log_blocks WHERE {_SMALL}"  # noqa: S608
     " GROUP BY business_date HAVING count(*) >= :merge_at ORDER BY business_date"
 )
 _TAKE_SMALL = text(
-    """DELETE FROM watch_log_blocks WHERE (business_date, block_id) IN (
+    f"""DELETE FROM watch_log_blocks WHERE (business_date, block_id) IN (
         SELECT business_date, block_id FROM watch_log_blocks
-        WHERE business_date = :day AND rows < :small
+        WHERE business_date = :day AND {_SMALL}
         LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING data"""
+    RETURNING data"""  # noqa: S608
 ).bindparams(bindparam("day", type_=Date()))
 
 
 def days_to_compact(connection: Connection, merge_at: int = MERGE_AT) -> list[date]:
     """The days holding at least ``merge_at`` small blocks."""
-    rows = connection.execute(_DAYS_TO_COMPACT, {"small": SMALL_BLOCK_ROWS, "merge_at": merge_at})
+    rows = connection.execute(_DAYS_TO_COMPACT, {"merge_at": merge_at})
     return [row[0] for row in rows]
 
 
 def compact(connection: Connection, day: date) -> int:
     """Merge up to ``MERGE_LIMIT`` of ``day``'s small blocks into one, in the caller's
     transaction (blocks another transaction is merging are skipped); blocks merged."""
-    taken = connection.execute(
-        _TAKE_SMALL, {"day": day, "small": SMALL_BLOCK_ROWS, "limit": MERGE_LIMIT}
-    ).scalars()
+    taken = connection.execute(_TAKE_SMALL, {"day": day, "limit": MERGE_LIMIT}).scalars()
     data = list(taken)
     if data:
         insert(connection, {day: decode(data)})

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -169,6 +170,14 @@ class WatchLogBlock(Base):
     only; never the record."""
 
     __tablename__ = "watch_log_blocks"
+    __table_args__ = (
+        Index(
+            "ix_watch_log_blocks_small",
+            "business_date",
+            postgresql_where=text("rows < 10000"),
+            sqlite_where=text("rows < 10000"),
+        ),
+    )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
     block_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -11,6 +11,7 @@ line and uncompressed (they are Arrow buffers: compressing costs more than it sa
 Revision ID: 0010, revises 0009
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 from streamsettle.db.ddl import create_table
@@ -50,6 +51,14 @@ _PG_TRIGGERS = (
 
 def upgrade() -> None:
     create_table("watch_log_blocks", "business_date:date* block_id:uuid* rows:int data:bytes")
+    # The small blocks waiting to be merged: the flusher looks for them on every pass.
+    op.create_index(
+        "ix_watch_log_blocks_small",
+        "watch_log_blocks",
+        ["business_date"],
+        postgresql_where=sa.text("rows < 10000"),
+        sqlite_where=sa.text("rows < 10000"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE watch_log_blocks ALTER COLUMN data SET STORAGE EXTERNAL")
         op.execute(_PG_FUNCTION)
@@ -65,4 +74,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER watch_logs_drop_blocks_on_delete ON watch_logs")
         op.execute("DROP FUNCTION drop_all_watch_log_blocks()")
         op.execute("DROP FUNCTION drop_watch_log_blocks()")
+    op.drop_index("ix_watch_log_blocks_small", "watch_log_blocks")
     op.drop_table("watch_log_blocks")
