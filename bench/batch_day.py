@@ -45,6 +45,7 @@ from bench import common
 from streamsettle.config import Settings
 from streamsettle.db import log_blocks
 from streamsettle.db.models import BatchRun
+from streamsettle.db.models.playback import SMALL_BLOCK_ROWS
 from streamsettle.db.partitions import ensure_days
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
@@ -245,7 +246,7 @@ def write_blocks(url: str, day: date) -> int:
         cur.execute(query)
         logs = conform(cur.fetch_arrow_table(), log_blocks.BLOCK_SCHEMA)
     engine = sa.create_engine(url, poolclass=sa.NullPool)
-    size = log_blocks.SMALL_BLOCK_ROWS
+    size = SMALL_BLOCK_ROWS
     with engine.begin() as connection:
         for start in range(0, logs.num_rows, size):
             log_blocks.insert(connection, {day: logs.slice(start, size)})

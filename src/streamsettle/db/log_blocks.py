@@ -13,7 +13,8 @@ changed; a ``DELETE`` or ``UPDATE`` of watch logs removes the blocks of the days
 (PostgreSQL triggers of the migration that made ``watch_log_blocks``); archiving a day
 drops its blocks with its partition.
 
-Small blocks (a flush every few seconds writes a few hundred logs) are merged by
+Small blocks (a flush every few seconds writes a few hundred logs; ``SMALL_BLOCK_ROWS``,
+declared with the table and its partial index in ``db/models/playback.py``) are merged by
 ``compact``: reading one block has a fixed cost, so a day is kept to a few hundred blocks.
 """
 
@@ -27,6 +28,8 @@ from datetime import date, datetime
 
 import pyarrow as pa
 from sqlalchemy import Connection, Date, Integer, LargeBinary, Uuid, bindparam, text
+
+from streamsettle.db.models.playback import SMALL_BLOCK
 
 BLOCK_SCHEMA = pa.schema(
     [
@@ -42,19 +45,22 @@ BLOCK_SCHEMA = pa.schema(
 """A block's columns: the uuid's 16 bytes, the address in PostgreSQL's binary ``inet`` form
 (what the table's binary COPY sends), the start in UTC, the ad of each reached slot."""
 
-SMALL_BLOCK_ROWS = 10_000
-"""A block with fewer rows is merged with the day's other small blocks (the partial index
-``ix_watch_log_blocks_small`` holds exactly those: the queries below repeat its literal)."""
 MERGE_AT = 16
 """A day's small blocks are merged once there are this many."""
 MERGE_LIMIT = 1_000
 """Small blocks merged by one transaction."""
 
-# PostgreSQL's address families in the binary form of inet (PGSQL_AF_INET, PGSQL_AF_INET6).
+# PostgreSQL's address families in the binary form of inet (PGSQL_AF_INET, PGSQL_AF_INET6),
+# by IP version.
 _FAMILY = {4: 2, 6: 3}
 
 
-_HOST = {socket.AF_INET: bytes((2, 32, 0, 4)), socket.AF_INET6: bytes((3, 128, 0, 16))}
+def _inet_header(version: int, prefix: int, length: int) -> bytes:
+    """Family, prefix bits, is-cidr (0: an inet), address length."""
+    return bytes((_FAMILY[version], prefix, 0, length))
+
+
+_HOST = {socket.AF_INET: _inet_header(4, 32, 4), socket.AF_INET6: _inet_header(6, 128, 16)}
 
 
 def inet_bytes(address: str) -> bytes:
@@ -68,8 +74,7 @@ def inet_bytes(address: str) -> bytes:
                 continue
     interface = ipaddress.ip_interface(address)
     packed = interface.ip.packed
-    header = bytes((_FAMILY[interface.version], interface.network.prefixlen, 0, len(packed)))
-    return header + packed
+    return _inet_header(interface.version, interface.network.prefixlen, len(packed)) + packed
 
 
 LogColumns = tuple[str, int, int | None, str, datetime, int, Sequence[int | None] | None]
@@ -137,15 +142,14 @@ def insert(connection: Connection, blocks: Mapping[date, pa.Table]) -> None:
         connection.execute(_INSERT, values)
 
 
-_SMALL = f"rows < {SMALL_BLOCK_ROWS}"
 _DAYS_TO_COMPACT = text(
-    f"SELECT business_date FROM watch_log_blocks WHERE {_SMALL}"  # noqa: S608
+    f"SELECT business_date FROM watch_log_blocks WHERE {SMALL_BLOCK}"  # noqa: S608
     " GROUP BY business_date HAVING count(*) >= :merge_at ORDER BY business_date"
 )
 _TAKE_SMALL = text(
     f"""DELETE FROM watch_log_blocks WHERE (business_date, block_id) IN (
         SELECT business_date, block_id FROM watch_log_blocks
-        WHERE business_date = :day AND {_SMALL}
+        WHERE business_date = :day AND {SMALL_BLOCK}
         LIMIT :limit FOR UPDATE SKIP LOCKED)
     RETURNING data"""  # noqa: S608
 ).bindparams(bindparam("day", type_=Date()))

@@ -164,6 +164,13 @@ class WatchLogArchive(Base):
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+SMALL_BLOCK_ROWS = 10_000
+"""A columnar block with fewer logs waits to be merged with its day's other small blocks."""
+SMALL_BLOCK = f"rows < {SMALL_BLOCK_ROWS}"
+"""The predicate of the partial index of the small blocks; the merging queries use it as is,
+so that the planner matches them to the index."""
+
+
 class WatchLogBlock(Base):
     """Some of a day's watch logs as one Arrow block: the columnar copy that the batch's
     columnar engines read (``db/log_blocks.py``). Written by PostgreSQL's watch-log writer
@@ -174,8 +181,8 @@ class WatchLogBlock(Base):
         Index(
             "ix_watch_log_blocks_small",
             "business_date",
-            postgresql_where=text("rows < 10000"),
-            sqlite_where=text("rows < 10000"),
+            postgresql_where=text(SMALL_BLOCK),
+            sqlite_where=text(SMALL_BLOCK),
         ),
     )
 

@@ -4,9 +4,9 @@ Blocks hold copies of a day's logs for the batch's columnar engines. They stay e
 because logs are only inserted: on PostgreSQL, any ``DELETE`` or ``UPDATE`` of watch logs
 removes the blocks of the days it touched (statement-level triggers with transition
 tables: one statement per statement, nothing on the insert path), a ``TRUNCATE`` all
-blocks, and the batch reads a
-day's blocks only when their rows add up to the day's logs. The blocks are stored out of
-line and uncompressed (they are Arrow buffers: compressing costs more than it saves).
+blocks, and the batch reads a day's blocks only when their rows add up to the day's logs.
+The blocks are stored out of line and uncompressed (they are Arrow buffers: compressing
+costs more than it saves). The partial index's literal is frozen here, as migrations are.
 
 Revision ID: 0010, revises 0009
 """

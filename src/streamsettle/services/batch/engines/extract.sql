@@ -12,9 +12,8 @@ SELECT count(*) AS logs FROM watch_logs WHERE business_date = {day};
 SELECT rows, data FROM watch_log_blocks WHERE business_date = {day};
 
 -- relation: day_logs
--- Read when the blocks do not hold the whole day.
--- The day's logs; their business date is the day, added by the reader (a column of one
--- value costs the server a datum per row to send).
+-- The day's logs when the blocks do not hold them all; their business date is the day,
+-- added by the reader (a column of one value costs the server a datum per row to send).
 SELECT session_id, video_id, viewer_id, ip, started_at, watched_seconds, ad_ids
 FROM watch_logs
 WHERE business_date = {day};
