@@ -25,7 +25,9 @@ import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from itertools import pairwise
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import Connection, Date, Integer, LargeBinary, Uuid, bindparam, text
 
@@ -118,6 +120,23 @@ def decode(blocks: Sequence[pa.Buffer | bytes]) -> pa.Table:
     """The logs of ``blocks`` in one table (``BLOCK_SCHEMA``)."""
     tables = [pa.ipc.open_stream(block).read_all() for block in blocks]
     return pa.concat_tables(tables) if tables else BLOCK_SCHEMA.empty_table()
+
+
+def values(column: pa.ChunkedArray) -> list[pa.Buffer]:
+    """The values of a binary column (the ``data`` of blocks read as Arrow), each a slice of
+    the column's buffer: no copy, and none of the per-value scalars that indexing a chunk
+    builds (milliseconds each, seconds a day)."""
+    if column.null_count:
+        raise ValueError("a block's data is never null")
+    offset_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+    slices: list[pa.Buffer] = []
+    for chunk in column.chunks:
+        _, offsets, data = chunk.buffers()
+        bounds = np.frombuffer(
+            offsets, offset_type, len(chunk) + 1, chunk.offset * offset_type().itemsize
+        )
+        slices.extend(data.slice(int(a), int(b - a)) for a, b in pairwise(bounds))
+    return slices
 
 
 _INSERT = text(

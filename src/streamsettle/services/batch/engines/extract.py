@@ -126,8 +126,7 @@ def _day_logs(read: Callable[[str, pa.Schema | None], pa.Table]) -> tuple[pa.Tab
     counted = read("day_count", None).column("logs")[0].as_py()
     blocks = read("day_blocks", None)
     if pc.sum(blocks.column("rows")).as_py() == counted and counted:
-        data = [value.as_buffer() for chunk in blocks.column("data").chunks for value in chunk]
-        return log_blocks.decode(data), "blocks"
+        return log_blocks.decode(log_blocks.values(blocks.column("data"))), "blocks"
     return read("day_logs", None), "table"
 
 
