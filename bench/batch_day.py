@@ -181,11 +181,10 @@ RESET = (
     "DELETE FROM daily_ad_settlements WHERE business_date = %(day)s",
     "DELETE FROM daily_settlements WHERE business_date = %(day)s",
     "DELETE FROM daily_ad_stats WHERE business_date = %(day)s",
-    "DELETE FROM daily_video_ad_stats WHERE business_date = %(day)s",
     "DELETE FROM daily_video_stats WHERE business_date = %(day)s",
     "DELETE FROM view_classifications WHERE business_date = %(day)s",
 )
-DERIVED = "view_classifications, daily_video_stats, daily_video_ad_stats, daily_ad_stats, "
+DERIVED = "view_classifications, daily_video_stats, daily_ad_stats, "
 DERIVED += "daily_settlements, daily_ad_settlements, daily_creator_settlements, period_video_stats"
 
 SHAPE = """

@@ -19,7 +19,6 @@ from streamsettle.db.models import (
     DailyAdStats,
     DailyCreatorSettlement,
     DailySettlement,
-    DailyVideoAdStats,
     DailyVideoStats,
     User,
     UserRole,
@@ -35,7 +34,6 @@ from streamsettle.services.ingest.watch_log_writer import write_watch_logs
 DERIVED = (
     ViewClassification,
     DailyVideoStats,
-    DailyVideoAdStats,
     DailyAdStats,
     DailySettlement,
     DailyAdSettlement,
@@ -157,9 +155,21 @@ class World:
         )
 
     def ad_stats(self, day: date, video: int, ad: int, ad_views: int) -> None:
+        """A pair's ad views on an earlier day written directly (to start it high in the
+        tiers): its settlement row, which holds them, priced at nothing."""
         self._insert(
-            DailyVideoAdStats,
-            [{"business_date": day, "video_id": video, "ad_id": ad, "ad_views": ad_views}],
+            DailyAdSettlement,
+            [
+                {
+                    "business_date": day,
+                    "video_id": video,
+                    "ad_id": ad,
+                    "rate_card_id": 1,
+                    "ad_views": ad_views,
+                    "ad_views_before": 0,
+                    "amount": 0,
+                }
+            ],
         )
 
     def mark_settled(self, day: date, done: datetime = datetime(2020, 1, 1, tzinfo=UTC)) -> None:

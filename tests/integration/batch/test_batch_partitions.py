@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from streamsettle.db.models import (
+    DailyAdSettlement,
     DailySettlement,
-    DailyVideoAdStats,
     DailyVideoStats,
     PeriodVideoStats,
     Video,
@@ -162,7 +162,7 @@ def test_partitions_are_recorded_per_step(pg_world: World) -> None:
     assert 0 < uncounted < 400
     stats = count(DailyVideoStats, DailyVideoStats.business_date == D)
     periods = count(PeriodVideoStats, PeriodVideoStats.period_start.in_([D, D.replace(day=1)]))
-    pairs = count(DailyVideoAdStats, DailyVideoAdStats.business_date == D)
+    pairs = count(DailyAdSettlement, DailyAdSettlement.business_date == D)
     written = uncounted + stats + pairs + periods
     assert sum(s.rows for s in run.steps if s.name == "video_stats") == written
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from streamsettle.db.models import DailyVideoAdStats, DailyVideoStats
+from streamsettle.db.models import DailyAdSettlement, DailyVideoStats
 from streamsettle.services.batch import run_date
 from tests.integration.batch.batch_world import World
 
@@ -28,7 +28,7 @@ def test_an_unknown_ad_fails_the_day(world: World, engine: str | None) -> None:
     assert run.status == "failed"
     assert run.error is not None and "ad id(s) that the catalogue does not hold" in run.error
     with world.runtime.db.session() as session:
-        for model in (DailyVideoStats, DailyVideoAdStats):
+        for model in (DailyVideoStats, DailyAdSettlement):
             count = session.scalar(sa.select(sa.func.count()).select_from(model))
             assert count == 0, model.__tablename__
 
@@ -42,4 +42,4 @@ def test_known_ids_pass_the_check(world: World) -> None:
     run = run_date(world.runtime, D, partitions=1)
 
     assert run.status == "completed", run.error
-    assert world.one(DailyVideoAdStats, business_date=D, video_id=video, ad_id=ad).ad_views == 1
+    assert world.one(DailyAdSettlement, business_date=D, video_id=video, ad_id=ad).ad_views == 1

@@ -13,7 +13,6 @@ from streamsettle.db.models import (
     DailyAdSettlement,
     DailyAdStats,
     DailySettlement,
-    DailyVideoAdStats,
     DailyVideoStats,
     User,
     Video,
@@ -98,9 +97,9 @@ def test_views_statistics_and_settlement_of_a_hand_made_day(world: World) -> Non
     assert stats2.watched_seconds == 20 + 25 + 35 + 10 + 10
     assert stats2.ad_views == 1
 
-    assert world.one(DailyVideoAdStats, business_date=D, video_id=v1, ad_id=ad1).ad_views == 2
-    assert world.one(DailyVideoAdStats, business_date=D, video_id=v1, ad_id=ad2).ad_views == 1
-    assert world.one(DailyVideoAdStats, business_date=D, video_id=v2, ad_id=ad1).ad_views == 1
+    assert world.one(DailyAdSettlement, business_date=D, video_id=v1, ad_id=ad1).ad_views == 2
+    assert world.one(DailyAdSettlement, business_date=D, video_id=v1, ad_id=ad2).ad_views == 1
+    assert world.one(DailyAdSettlement, business_date=D, video_id=v2, ad_id=ad1).ad_views == 1
     ad_stats = world.one(DailyAdStats, business_date=D, ad_id=ad1)
     assert (ad_stats.ad_views, ad_stats.owner_id) == (3, ids["advertiser"])
     assert world.one(DailyAdStats, business_date=D, ad_id=ad2).ad_views == 1
@@ -147,8 +146,8 @@ def test_running_a_date_twice_gives_identical_rows(world: World) -> None:
     assert second.id != first.id and second.status == "completed"
     assert world.snapshot(D) == before
     # classifications of the logs that did not count (s2, s4, s5, s7, s8, s11), video stats,
-    # (video, ad) stats, ad stats, settlements, ad settlements, the one creator's daily total
-    assert sum(len(rows) for rows in before.values()) == 6 + 2 + 3 + 2 + 2 + 3 + 1
+    # ad stats, settlements, (video, ad) settlements, the one creator's daily total
+    assert sum(len(rows) for rows in before.values()) == 6 + 2 + 2 + 2 + 3 + 1
 
 
 def test_the_flush_step_closes_the_days_live_sessions_first(world: World) -> None:

@@ -116,10 +116,6 @@ def reference_results(inputs: DayInputs) -> DayResults:
     tables = {
         "view_classifications": classifications,
         "daily_video_stats": video_stats,
-        "daily_video_ad_stats": [
-            {"business_date": day, "video_id": v, "ad_id": a, "ad_views": n}
-            for (v, a), n in pair_views.items()
-        ],
         "daily_ad_stats": [
             {"business_date": day, "ad_id": a, "owner_id": owners[a], "ad_views": n}
             for a, n in ad_views_of_ad.items()

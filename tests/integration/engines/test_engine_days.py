@@ -141,7 +141,7 @@ def test_ad_replacement_between_sessions_and_empty_slots(
         w.log(video, w.at(DAY, "12:00:00"), ip="10.0.0.3", watched=700,
               slots={300: first, 600: first})  # fmt: skip
     results = run_day(DAY)
-    pairs = _by(results, "daily_video_ad_stats", "ad_id")
+    pairs = _by(results, "daily_ad_settlements", "ad_id")
     assert {ad: row["ad_views"] for ad, row in pairs.items()} == {first: 3, second: 1, third: 1}
     per_ad = _by(results, "daily_ad_stats", "ad_id")
     assert {ad: (row["owner_id"], row["ad_views"]) for ad, row in per_ad.items()} == {

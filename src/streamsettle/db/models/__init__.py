@@ -36,7 +36,6 @@ from streamsettle.db.models.statements import (
 )
 from streamsettle.db.models.statistics import (
     DailyAdStats,
-    DailyVideoAdStats,
     DailyVideoStats,
     PeriodVideoStats,
     ViewClassification,
@@ -52,7 +51,6 @@ __all__ = [
     "DailyAdStats",
     "DailyCreatorSettlement",
     "DailySettlement",
-    "DailyVideoAdStats",
     "DailyVideoStats",
     "Lease",
     "LivePlaybackSession",

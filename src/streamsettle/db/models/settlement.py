@@ -111,7 +111,8 @@ class DailyCreatorSettlement(SettledFigures, Base):
 
 
 class DailyAdSettlement(Base):
-    """One (video, ad) pair's ad earnings for a day, truncated per pair (rule 3.6)."""
+    """One (video, ad) pair's day: its ad views (the unit ad pricing works on) and their
+    earnings, truncated per pair (rule 3.6)."""
 
     __tablename__ = "daily_ad_settlements"
     __table_args__ = (
@@ -119,6 +120,8 @@ class DailyAdSettlement(Base):
             "ad_views >= 0 AND ad_views_before >= 0 AND amount >= 0", name="non_negative"
         ),
         Index("ix_daily_ad_settlements_ad_date", "ad_id", "business_date"),
+        # The batch sums a pair's earlier days (ad_views_before) through this index.
+        Index("ix_daily_ad_settlements_pair_date", "video_id", "ad_id", "business_date"),
     )
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)

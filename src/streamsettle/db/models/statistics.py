@@ -59,23 +59,6 @@ class PeriodVideoStats(Base):
     watched_seconds: Mapped[int] = mapped_column(BigInteger)
 
 
-class DailyVideoAdStats(Base):
-    """Ad views of one ad on one video on one day: the unit that ad pricing works on."""
-
-    __tablename__ = "daily_video_ad_stats"
-    __table_args__ = (
-        CheckConstraint("ad_views >= 0", name="non_negative"),
-        Index("ix_daily_video_ad_stats_ad_date", "ad_id", "business_date"),
-        # The batch sums a (video, ad) pair's earlier days (ad_views_before) through this index.
-        Index("ix_daily_video_ad_stats_pair_date", "video_id", "ad_id", "business_date"),
-    )
-
-    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    video_id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    ad_id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    ad_views: Mapped[int] = mapped_column(BigInteger)
-
-
 class DailyAdStats(Base):
     __tablename__ = "daily_ad_stats"
     __table_args__ = (

@@ -3,11 +3,13 @@
 
 1. ``flush``        close and flush every live session that started on the day (3.7)
 2. ``video_stats``  partitioned: each watch log's kind (3.3), the ones that do not count
-                    written down, and the daily statistics per video and per (video, ad)
-                    (3.4), all from one snapshot of the logs; then the video's week and
-                    month so far (``period_stats``, for the top 5)
+                    written down, the daily statistics per video (3.4) and the settlement
+                    of each (video, ad) pair (its ad views priced, 3.5, 3.6), all from one
+                    snapshot of the logs; then the video's week and month so far
+                    (``period_stats``, for the top 5)
 3. ``ad_stats``     daily statistics per ad, over all partitions (3.4)
-4. ``settle``       partitioned: settlement per (video, ad) pair and per video (3.5, 3.6)
+4. ``settle``       partitioned: settlement per video (3.5, 3.6), its ad amount the sum
+                    of its pairs' amounts
 5. ``creator_totals`` each creator's settlement of the day, over all partitions
 6. ``statement_adjustments`` a day of a closed month: what changed becomes adjustments on
                     the next open statement (``services.statements.adjustments``, 3.8)
@@ -52,9 +54,9 @@ PARTITIONED = frozenset({VIDEO_STATS, SETTLE})
 STEP_FILES = {VIDEO_STATS: (VIDEO_STATS, "period_stats")}
 # The result tables of a columnar engine that each step writes.
 WRITTEN_BY = {
-    VIDEO_STATS: ("view_classifications", "daily_video_ad_stats", "daily_video_stats"),
+    VIDEO_STATS: ("view_classifications", "daily_ad_settlements", "daily_video_stats"),
     AD_STATS: ("daily_ad_stats",),
-    SETTLE: ("daily_ad_settlements", "daily_settlements"),
+    SETTLE: ("daily_settlements",),
     CREATOR_TOTALS: ("daily_creator_settlements",),
 }
 
@@ -176,7 +178,7 @@ def _rows_written(conn: Connection, rowcount: int) -> int:
 PG_WORK_MEM = "64MB"
 # Tables whose statistics the next step's plans depend on, refreshed after each step.
 ANALYZE_AFTER = {
-    VIDEO_STATS: ("daily_video_stats", "daily_video_ad_stats", "period_video_stats"),
+    VIDEO_STATS: ("daily_video_stats", "daily_ad_settlements", "period_video_stats"),
 }
 
 

@@ -54,7 +54,6 @@ RESULT_COLUMNS: dict[str, tuple[str, ...]] = {
         "business_date", "video_id", "creator_id", "sessions", "views", "self_views",
         "repeat_views", "watched_seconds", "ad_views",
     ),
-    "daily_video_ad_stats": ("business_date", "video_id", "ad_id", "ad_views"),
     "daily_ad_stats": ("business_date", "ad_id", "owner_id", "ad_views"),
     "daily_ad_settlements": (
         "business_date", "video_id", "ad_id", "rate_card_id", "ad_views", "ad_views_before",
@@ -72,7 +71,6 @@ RESULT_COLUMNS: dict[str, tuple[str, ...]] = {
 PER_VIDEO = (
     "view_classifications",
     "daily_video_stats",
-    "daily_video_ad_stats",
     "daily_ad_settlements",
     "daily_settlements",
 )

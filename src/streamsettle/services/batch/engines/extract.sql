@@ -45,7 +45,7 @@ GROUP BY h.video_id;
 -- relation: pair_before
 SELECT CAST(h.video_id AS bigint) AS video_id, CAST(h.ad_id AS bigint) AS ad_id,
        CAST(sum(h.ad_views) AS bigint) AS ad_views_before
-FROM daily_video_ad_stats AS h
+FROM daily_ad_settlements AS h
 JOIN engine_day_videos AS d ON d.video_id = h.video_id
 WHERE h.business_date < {day}
 GROUP BY h.video_id, h.ad_id;

@@ -1,6 +1,6 @@
 -- The rules of one business day (3.3 to 3.6) over the day's inputs (engines/day.py), in the
 -- SQL that DuckDB and Spark SQL share. Each "-- relation: <name>" starts one SELECT; the
--- engine keeps its result under <name> for the relations after it, and returns the seven
+-- engine keeps its result under <name> for the relations after it, and returns the six
 -- result tables (engines/day.py RESULT_COLUMNS) by name.
 -- Parameters: {day} (a DATE literal), {window_seconds}, {rate_card_id}. Dialect tokens:
 -- {session_text} turns session_id into text PostgreSQL reads as a uuid, {explode} turns
@@ -74,9 +74,10 @@ SELECT business_date, CAST(video_id AS BIGINT) AS video_id,
        {session_text} AS session_id, kind, CAST(watched_seconds AS BIGINT) AS watched_seconds
 FROM not_counted;
 
--- relation: daily_video_ad_stats
--- Ad views come only from counted views: every ad of the day's logs, less those of the
--- logs that did not count. A slot that had no ad is no ad view.
+-- relation: pair_views
+-- The day's ad views per (video, ad) pair, priced in daily_ad_settlements. Ad views come
+-- only from counted views: every ad of the day's logs, less those of the logs that did not
+-- count. A slot that had no ad is no ad view.
 SELECT {day} AS business_date, CAST(video_id AS BIGINT) AS video_id,
        CAST(ad_id AS BIGINT) AS ad_id, ad_views
 FROM (
@@ -126,13 +127,13 @@ FROM video_counts AS k
 JOIN videos AS v ON v.video_id = k.video_id
 LEFT JOIN (
     SELECT video_id, CAST(sum(ad_views) AS BIGINT) AS ad_views
-    FROM daily_video_ad_stats
+    FROM pair_views
     GROUP BY video_id
 ) AS a ON a.video_id = k.video_id;
 
 -- relation: daily_ad_stats
 SELECT {day} AS business_date, s.ad_id, ads.owner_id, CAST(sum(s.ad_views) AS BIGINT) AS ad_views
-FROM daily_video_ad_stats AS s
+FROM pair_views AS s
 JOIN ads ON ads.ad_id = s.ad_id
 GROUP BY s.ad_id, ads.owner_id;
 
@@ -155,7 +156,7 @@ SELECT {day} AS business_date, p.video_id, p.ad_id,
 FROM (
     SELECT s.video_id, s.ad_id, s.ad_views,
            COALESCE(b.ad_views_before, CAST(0 AS BIGINT)) AS ad_views_before
-    FROM daily_video_ad_stats AS s
+    FROM pair_views AS s
     LEFT JOIN pair_before AS b ON b.video_id = s.video_id AND b.ad_id = s.ad_id
 ) AS p
 CROSS JOIN price_tiers AS t

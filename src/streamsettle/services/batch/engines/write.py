@@ -27,7 +27,6 @@ _CSV = pacsv.WriteOptions(include_header=False, batch_size=65536)
 KEYS = {
     "view_classifications": ("video_id", "session_id"),
     "daily_video_stats": ("video_id",),
-    "daily_video_ad_stats": ("video_id", "ad_id"),
     "daily_ad_stats": ("ad_id",),
     "daily_ad_settlements": ("video_id", "ad_id"),
     "daily_settlements": ("video_id",),

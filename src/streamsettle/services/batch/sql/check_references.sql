@@ -5,7 +5,7 @@
 -- in bulk, before the step commits.
 SELECT count(*)
 FROM (
-    SELECT DISTINCT ad_id FROM daily_video_ad_stats
+    SELECT DISTINCT ad_id FROM daily_ad_settlements
     WHERE business_date = :day AND video_id BETWEEN :lo AND :hi
 ) AS s
 WHERE NOT EXISTS (SELECT 1 FROM ads AS a WHERE a.id = s.ad_id);

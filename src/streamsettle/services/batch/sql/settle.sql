@@ -1,67 +1,50 @@
--- Daily settlement (rule 3.5, 3.6) for one video id range, with rate card :card.
--- The counts to price are the day's views per (video, ad) pair (kind 'ad') and per video
--- (kind 'video'), each after the sum of its EARLIER days' statistics (n_before), never of
--- earlier settlements, so re-running a date can never count a day twice.
--- Tier i (from_views F_i) of the count's kind prices the views numbered F_i .. F_(i+1) - 1
--- (last_view); of the views numbered n_before + 1 .. n_before + n, max(0, min(n_before + n,
--- last_view) - max(n_before + 1, F_i) + 1) fall in it. Counts times prices are summed
--- exactly and truncated once per count: a pair's amount, a video's video_amount; the
--- video's ad_amount is the sum of its pairs' amounts. PostgreSQL sums NUMERIC prices and
--- trunc()ates; SQLite keeps NUMERIC(18,6) as REAL, so there each price is integer
--- micro-KRW, round(price * 1000000) (exact: prices have at most 6 decimals and are below
--- 10^9, see services/rate_cards.py), the 64-bit integer sum (sum() raises on overflow) is
+-- Daily settlement of each video (rules 3.5, 3.6) for one video id range, with rate card
+-- :card; its pairs' settlements were written by video_stats.sql from the same snapshot as
+-- the statistics. A video's views are priced after the sum of its EARLIER days' views
+-- (n_before), never of earlier settlements, so re-running a date can never count a day
+-- twice. Tier i (from_views F_i) prices the views numbered F_i .. F_(i+1) - 1 (last_view);
+-- of the views numbered n_before + 1 .. n_before + n, max(0, min(n_before + n, last_view)
+-- - max(n_before + 1, F_i) + 1) fall in it. Counts times prices are summed exactly and
+-- truncated once: a pair's amount, a video's video_amount; the video's ad_amount is the
+-- sum of its pairs' amounts. PostgreSQL sums NUMERIC prices and trunc()ates; SQLite keeps
+-- NUMERIC(18,6) as REAL, so there each price is integer micro-KRW,
+-- round(price * 1000000) (exact: prices have at most 6 decimals and are below 10^9, see
+-- services/rate_cards.py), the 64-bit integer sum (sum() raises on overflow) is
 -- integer-divided by 1000000, which truncates the non-negative total exactly.
-DELETE FROM daily_ad_settlements
-WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
-
 DELETE FROM daily_settlements
 WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
 
--- snapshot: priced
-WITH tiers AS MATERIALIZED (
-    SELECT kind, from_views,
-           COALESCE(lead(from_views) OVER (PARTITION BY kind ORDER BY from_views) - 1,
-                    9223372036854775807) AS last_view,
-           {price} AS price
-    FROM rate_card_tiers
-    WHERE rate_card_id = :card
-),
-counts AS MATERIALIZED (
-    SELECT 'ad' AS kind, a.video_id, a.ad_id, NULL AS creator_id, NULL AS ad_views,
-           a.ad_views AS n,
-           COALESCE((SELECT sum(h.ad_views) FROM daily_video_ad_stats AS h
-                     WHERE h.video_id = a.video_id AND h.ad_id = a.ad_id
-                       AND h.business_date < :day), 0) AS n_before
-    FROM daily_video_ad_stats AS a
-    WHERE a.business_date = :day AND a.video_id BETWEEN :lo AND :hi
-    UNION ALL
-    SELECT 'video', s.video_id, NULL, s.creator_id, s.ad_views, s.views,
-           COALESCE((SELECT sum(h.views) FROM daily_video_stats AS h
-                     WHERE h.video_id = s.video_id AND h.business_date < :day), 0)
-    FROM daily_video_stats AS s
-    WHERE s.business_date = :day AND s.video_id BETWEEN :lo AND :hi
-)
-SELECT c.*,
-       (SELECT {trunc}(COALESCE(sum(
-                   {greatest}(0, {least}(c.n_before + c.n, t.last_view)
-                                 - {greatest}(c.n_before + 1, t.from_views) + 1)
-                   * t.price), 0){per_unit})
-        FROM tiers AS t
-        WHERE t.kind = c.kind) AS amount
-FROM counts AS c;
-
-INSERT INTO daily_ad_settlements (business_date, video_id, ad_id, rate_card_id, ad_views,
-                                  ad_views_before, amount)
-SELECT :day, video_id, ad_id, :card, n, n_before, amount
-FROM priced
-WHERE kind = 'ad';
-
 INSERT INTO daily_settlements (business_date, video_id, creator_id, rate_card_id, views,
                                views_before, ad_views, video_amount, ad_amount, total_amount)
+WITH tiers AS MATERIALIZED (
+    SELECT from_views, {price} AS price,
+           COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1,
+                    9223372036854775807) AS last_view
+    FROM rate_card_tiers
+    WHERE rate_card_id = :card AND kind = 'video'
+),
+priced AS MATERIALIZED (
+    SELECT c.video_id, c.creator_id, c.n, c.n_before, c.ad_views,
+           (SELECT {trunc}(COALESCE(sum(
+                       {greatest}(0, {least}(c.n_before + c.n, t.last_view)
+                                     - {greatest}(c.n_before + 1, t.from_views) + 1)
+                       * t.price), 0){per_unit})
+            FROM tiers AS t) AS amount
+    FROM (
+        SELECT s.video_id, s.creator_id, s.views AS n, s.ad_views,
+               COALESCE((SELECT sum(h.views) FROM daily_video_stats AS h
+                         WHERE h.video_id = s.video_id AND h.business_date < :day), 0)
+                   AS n_before
+        FROM daily_video_stats AS s
+        WHERE s.business_date = :day AND s.video_id BETWEEN :lo AND :hi
+    ) AS c
+)
 SELECT :day, v.video_id, v.creator_id, :card, v.n, v.n_before, v.ad_views, v.amount,
        COALESCE(a.amount, 0), v.amount + COALESCE(a.amount, 0)
 FROM priced AS v
 LEFT JOIN (
-    SELECT video_id, sum(amount) AS amount FROM priced WHERE kind = 'ad' GROUP BY video_id
-) AS a ON a.video_id = v.video_id
-WHERE v.kind = 'video';
+    SELECT video_id, sum(amount) AS amount
+    FROM daily_ad_settlements
+    WHERE business_date = :day AND video_id BETWEEN :lo AND :hi
+    GROUP BY video_id
+) AS a ON a.video_id = v.video_id;

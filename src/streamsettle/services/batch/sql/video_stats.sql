@@ -1,12 +1,13 @@
--- Each of :day's watch logs classified (rule 3.3) and the daily statistics (rule 3.4), for
--- one video id range, from one snapshot of the logs: a log stored while this runs is in
--- none of these rows (it marks the date for a re-run), never counted unclassified.
+-- Each of :day's watch logs classified (rule 3.3), the daily statistics (rule 3.4) and the
+-- settlement of each (video, ad) pair (rules 3.5, 3.6), for one video id range, from one
+-- snapshot of the logs: a log stored while this runs is in none of these rows (it marks
+-- the date for a re-run), never counted unclassified.
 -- Only the logs that do not count (self, repeat) are written to view_classifications;
 -- a log of the day without a row there was counted.
 DELETE FROM view_classifications
 WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
 
-DELETE FROM daily_video_ad_stats
+DELETE FROM daily_ad_settlements
 WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
 
 DELETE FROM daily_video_stats
@@ -60,12 +61,37 @@ SELECT :day, video_id, session_id, kind, watched_seconds
 FROM kinds
 WHERE kind <> 'counted';
 
--- Ad views come only from counted views; a slot that had no ad is no ad view.
-INSERT INTO daily_video_ad_stats (business_date, video_id, ad_id, ad_views)
-SELECT :day, k.video_id, a.value, count(*)
-FROM kinds AS k, {ad_ids_of_k}
-WHERE k.kind = 'counted' AND a.value IS NOT NULL
-GROUP BY k.video_id, a.value;
+-- Ad views come only from counted views; a slot that had no ad is no ad view. Each pair's
+-- views are priced with the ad tiers of rate card :card after the sum of its EARLIER days'
+-- ad views (n_before), as settle.sql prices a video's views.
+INSERT INTO daily_ad_settlements (business_date, video_id, ad_id, rate_card_id, ad_views,
+                                  ad_views_before, amount)
+WITH tiers AS MATERIALIZED (
+    SELECT from_views, {price} AS price,
+           COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1,
+                    9223372036854775807) AS last_view
+    FROM rate_card_tiers
+    WHERE rate_card_id = :card AND kind = 'ad'
+),
+pairs AS MATERIALIZED (
+    SELECT k.video_id, a.value AS ad_id, count(*) AS n
+    FROM kinds AS k, {ad_ids_of_k}
+    WHERE k.kind = 'counted' AND a.value IS NOT NULL
+    GROUP BY k.video_id, a.value
+)
+SELECT :day, c.video_id, c.ad_id, :card, c.n, c.n_before,
+       (SELECT {trunc}(COALESCE(sum(
+                   {greatest}(0, {least}(c.n_before + c.n, t.last_view)
+                                 - {greatest}(c.n_before + 1, t.from_views) + 1)
+                   * t.price), 0){per_unit})
+        FROM tiers AS t)
+FROM (
+    SELECT p.video_id, p.ad_id, p.n,
+           COALESCE((SELECT sum(h.ad_views) FROM daily_ad_settlements AS h
+                     WHERE h.video_id = p.video_id AND h.ad_id = p.ad_id
+                       AND h.business_date < :day), 0) AS n_before
+    FROM pairs AS p
+) AS c;
 
 -- A self view contributes nothing, a repeat view only its watched seconds.
 INSERT INTO daily_video_stats (business_date, video_id, creator_id, sessions, views,
