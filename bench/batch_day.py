@@ -23,7 +23,9 @@ database pays.
 Every installed engine (``--engines``, docs/engines.md) is timed on the same day: the
 run's seconds, and for the columnar engines its extract, compute and write-back steps
 apart, next to ``SELECT video_id, count(*) … GROUP BY video_id`` measured in the same run.
-Spark's session (its JVM) is started, and timed, before its run.
+Spark's session (its JVM) is started, and timed, before its run. With DuckDB, the
+``columnar floor`` follows: the least each of the three parts costs on its own
+(``columnar_floor``).
 
     python -m bench.batch_day [--quick] [--logs N] [--videos N] [--partitions 1,2]
                               [--engines sql,duckdb,spark]
@@ -50,6 +52,7 @@ from streamsettle.db.partitions import ensure_days
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
+from streamsettle.services.batch.engines.day import DayParams
 from streamsettle.services.batch.engines.extract import conform
 from streamsettle.services.batch.engines.registry import installed_engines
 from streamsettle.services.batch.steps import PG_WORK_MEM
@@ -274,6 +277,59 @@ def rules_floor(url: str, settings: Settings, query: str, parts: int) -> float:
     return watch.seconds
 
 
+# The rows the rules must leave in the database for their readers (the lineage, the pair
+# and video settlements, the statistics), each table with the indexes those readers use.
+REQUIRED_ROWS = ("view_classifications", "daily_video_stats", "daily_ad_settlements",
+                 "daily_settlements")  # fmt: skip
+
+
+def columnar_floor(url: str) -> dict[str, float]:
+    """The least a columnar engine pays on the day, part by part, each alone and nothing
+    else: reading and decoding the day's blocks (no count, no catalogue); DuckDB finding
+    the (video, user) and (video, IP) groups of more than one log (the first two relations
+    of ``rules.sql``: rule 3.3 before its candidates are ordered); inserting the run's
+    required rows (``REQUIRED_ROWS``) into empty temporary copies of their tables, with
+    their indexes and without (no WAL, no client, one connection)."""
+    import adbc_driver_postgresql.dbapi as adbc
+    import duckdb
+
+    from streamsettle.services.batch.engines.rules import DUCKDB, relations
+
+    floor: dict[str, float] = {}
+    query = f"SELECT data FROM watch_log_blocks WHERE business_date = DATE '{DAY}'"  # noqa: S608
+    with (
+        common.Stopwatch() as read,
+        adbc.connect(common.conninfo(url)) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute(query)
+        logs = log_blocks.decode(log_blocks.values(cur.fetch_arrow_table().column("data")))
+    floor["read_blocks"] = read.seconds
+    params = DayParams(DAY, timedelta(seconds=30), 0)
+    groups = [r for r in relations(DUCKDB, params) if r.name in ("user_groups", "ip_groups")]
+    with duckdb.connect() as con:
+        con.register("logs", logs)
+        con.execute("SELECT count(*) FROM logs").fetchall()
+        with common.Stopwatch() as rule:
+            for relation in groups:
+                con.execute(f"CREATE TEMP TABLE {relation.name} AS {relation.sql}")
+    floor["find_groups"] = rule.seconds
+    with psycopg.connect(common.conninfo(url)) as conn:
+        for indexes, key in (("INCLUDING INDEXES", "indexed"), ("", "bare")):
+            for table in REQUIRED_ROWS:
+                conn.execute(f"CREATE TEMP TABLE copy_{key}_{table} (LIKE {table} {indexes})")
+            with common.Stopwatch() as write:
+                for table in REQUIRED_ROWS:
+                    conn.execute(
+                        f"INSERT INTO copy_{key}_{table} SELECT * FROM {table}"  # noqa: S608
+                        " WHERE business_date = %(day)s",
+                        {"day": DAY},
+                    )
+            floor[f"insert_required_rows_{key}"] = write.seconds
+        conn.rollback()
+    return {name: round(seconds, 3) for name, seconds in floor.items()}
+
+
 def _step_seconds(run: BatchRun) -> dict[str, float]:
     """Wall time of each step: first partition start to last partition end."""
     spans: dict[str, list[Any]] = {}
@@ -440,6 +496,22 @@ def measure(
                         "steps": steps,
                         **(engine_split(steps, group_by.seconds) if engine != "sql" else {}),
                         "reference": ref,
+                    }
+                )
+            if blocks and "duckdb" in engines:
+                columnar = columnar_floor(url)
+                common.emit(
+                    {
+                        "name": "batch_day",
+                        "measure": "columnar floor",
+                        "quick": quick,
+                        "sizes": sizes,
+                        "seconds": columnar,
+                        "vs_group_by": {
+                            name: round(seconds / group_by.seconds, 1)
+                            for name, seconds in columnar.items()
+                        },
+                        "group_by_seconds": round(group_by.seconds, 3),
                     }
                 )
         finally:
