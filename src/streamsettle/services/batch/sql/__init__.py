@@ -7,8 +7,8 @@ file may hold several statements, each ending with ``;`` at the end of a line; t
 order. Two things keep one text per step where the dialects differ only a little:
 
 - ``{word}`` is replaced by the dialect's piece of SQL of that name (``DIALECT_SQL``:
-  the timestamp to order by, the elements of an array, the exact price arithmetic, see
-  docs/batch.md).
+  the timestamp to order by, the elements of an array, the exact price arithmetic and
+  the graduated price built from it, see docs/batch.md).
 - A line ``-- snapshot: <name>`` starts a group that runs to the end of the file: a SELECT,
   then INSERTs that read its rows as the table ``<name>``. Every row of the group comes
   from one snapshot of the database and the SELECT runs once. On PostgreSQL the group is
@@ -56,6 +56,23 @@ DIALECT_SQL: dict[str, dict[str, str]] = {
         "least": "min",
     },
 }
+# Rules 3.5 and 3.6, written once for the steps that price (a pair's ad views in
+# video_stats.sql, a video's views in settle.sql): ``tiers`` of one kind of the rate card
+# :card, each with the last view number it prices; and the exact price of the counts ``c``
+# (``n`` views numbered after ``n_before``) over them, summed and truncated once.
+_CARD_TIERS = (
+    "SELECT from_views, {price} AS price,"
+    " COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1, 9223372036854775807)"
+    " AS last_view FROM rate_card_tiers WHERE rate_card_id = :card"
+)
+_GRADUATED_AMOUNT = (
+    "(SELECT {trunc}(COALESCE(sum({greatest}(0, {least}(c.n_before + c.n, t.last_view)"
+    " - {greatest}(c.n_before + 1, t.from_views) + 1) * t.price), 0){per_unit})"
+    " FROM tiers AS t)"
+)
+for _pieces in DIALECT_SQL.values():
+    _pieces["card_tiers"] = _CARD_TIERS.format(**_pieces)
+    _pieces["graduated_amount"] = _GRADUATED_AMOUNT.format(**_pieces)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SNAPSHOT = re.compile(r"^\s*--\s*snapshot:\s*(\w+)\s*$")
 

@@ -4,7 +4,8 @@
 -- (n_before), never of earlier settlements, so re-running a date can never count a day
 -- twice. Tier i (from_views F_i) prices the views numbered F_i .. F_(i+1) - 1 (last_view);
 -- of the views numbered n_before + 1 .. n_before + n, max(0, min(n_before + n, last_view)
--- - max(n_before + 1, F_i) + 1) fall in it. Counts times prices are summed exactly and
+-- - max(n_before + 1, F_i) + 1) fall in it (card_tiers and graduated_amount, written once
+-- in sql/__init__.py). Counts times prices are summed exactly and
 -- truncated once: a pair's amount, a video's video_amount; the video's ad_amount is the
 -- sum of its pairs' amounts. PostgreSQL sums NUMERIC prices and trunc()ates; SQLite keeps
 -- NUMERIC(18,6) as REAL, so there each price is integer micro-KRW,
@@ -17,19 +18,11 @@ WHERE business_date = :day AND video_id BETWEEN :lo AND :hi;
 INSERT INTO daily_settlements (business_date, video_id, creator_id, rate_card_id, views,
                                views_before, ad_views, video_amount, ad_amount, total_amount)
 WITH tiers AS MATERIALIZED (
-    SELECT from_views, {price} AS price,
-           COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1,
-                    9223372036854775807) AS last_view
-    FROM rate_card_tiers
-    WHERE rate_card_id = :card AND kind = 'video'
+    {card_tiers} AND kind = 'video'
 ),
 priced AS MATERIALIZED (
     SELECT c.video_id, c.creator_id, c.n, c.n_before, c.ad_views,
-           (SELECT {trunc}(COALESCE(sum(
-                       {greatest}(0, {least}(c.n_before + c.n, t.last_view)
-                                     - {greatest}(c.n_before + 1, t.from_views) + 1)
-                       * t.price), 0){per_unit})
-            FROM tiers AS t) AS amount
+           {graduated_amount} AS amount
     FROM (
         SELECT s.video_id, s.creator_id, s.views AS n, s.ad_views,
                COALESCE((SELECT sum(h.views) FROM daily_video_stats AS h

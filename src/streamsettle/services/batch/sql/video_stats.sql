@@ -67,11 +67,7 @@ WHERE kind <> 'counted';
 INSERT INTO daily_ad_settlements (business_date, video_id, ad_id, rate_card_id, ad_views,
                                   ad_views_before, amount)
 WITH tiers AS MATERIALIZED (
-    SELECT from_views, {price} AS price,
-           COALESCE(lead(from_views) OVER (ORDER BY from_views) - 1,
-                    9223372036854775807) AS last_view
-    FROM rate_card_tiers
-    WHERE rate_card_id = :card AND kind = 'ad'
+    {card_tiers} AND kind = 'ad'
 ),
 pairs AS MATERIALIZED (
     SELECT k.video_id, a.value AS ad_id, count(*) AS n
@@ -79,12 +75,7 @@ pairs AS MATERIALIZED (
     WHERE k.kind = 'counted' AND a.value IS NOT NULL
     GROUP BY k.video_id, a.value
 )
-SELECT :day, c.video_id, c.ad_id, :card, c.n, c.n_before,
-       (SELECT {trunc}(COALESCE(sum(
-                   {greatest}(0, {least}(c.n_before + c.n, t.last_view)
-                                 - {greatest}(c.n_before + 1, t.from_views) + 1)
-                   * t.price), 0){per_unit})
-        FROM tiers AS t)
+SELECT :day, c.video_id, c.ad_id, :card, c.n, c.n_before, {graduated_amount}
 FROM (
     SELECT p.video_id, p.ad_id, p.n,
            COALESCE((SELECT sum(h.ad_views) FROM daily_ad_settlements AS h
