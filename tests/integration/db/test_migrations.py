@@ -137,3 +137,28 @@ def test_0003_rolls_up_days_settled_before_it(scratch_url: str) -> None:
         ("week", "2024-04-29", 2, 7, 70),
         ("week", "2024-05-06", 2, 1, 10),
     ]
+
+
+def test_0011_keeps_one_row_per_pair_and_gives_the_statistics_back(scratch_url: str) -> None:
+    url = scratch_url
+    upgrade(url, "0010")
+    with _connection(url) as connection, connection.begin():
+        connection.execute(
+            sa.text(
+                "INSERT INTO daily_ad_settlements (business_date, video_id, ad_id, rate_card_id,"
+                " ad_views, ad_views_before, amount) VALUES ('2024-05-01', 7, 3, 1, 5, 99995, 52)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO daily_video_ad_stats (business_date, video_id, ad_id, ad_views)"
+                " VALUES ('2024-05-01', 7, 3, 5)"
+            )
+        )
+    upgrade(url, "0011")
+    assert "daily_video_ad_stats" not in _table_names(url)
+    pairs = "SELECT video_id, ad_id, ad_views, ad_views_before, amount FROM daily_ad_settlements"
+    assert _rows(url, pairs) == [(7, 3, 5, 99995, 52)]
+    downgrade(url, "0010")
+    assert _rows(url, "SELECT video_id, ad_id, ad_views FROM daily_video_ad_stats") == [(7, 3, 5)]
+    assert _rows(url, pairs) == [(7, 3, 5, 99995, 52)]
