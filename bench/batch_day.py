@@ -53,7 +53,7 @@ from streamsettle.db.partitions import ensure_days
 from streamsettle.domain.periods import business_day_bounds
 from streamsettle.runtime import Runtime
 from streamsettle.services.batch import run_date
-from streamsettle.services.batch.engines.day import DayParams
+from streamsettle.services.batch.engines.day import PER_VIDEO, DayParams
 from streamsettle.services.batch.engines.extract import conform
 from streamsettle.services.batch.engines.registry import installed_engines
 from streamsettle.services.batch.steps import PG_WORK_MEM
@@ -279,9 +279,9 @@ def rules_floor(url: str, settings: Settings, query: str, parts: int) -> float:
 
 
 # The rows the rules must leave in the database for their readers (the lineage, the pair
-# and video settlements, the statistics), each table with the indexes those readers use.
-REQUIRED_ROWS = ("view_classifications", "daily_video_stats", "daily_ad_settlements",
-                 "daily_settlements")  # fmt: skip
+# and video settlements, the statistics): the per-video result tables, each with the
+# indexes those readers use.
+REQUIRED_ROWS = PER_VIDEO
 
 
 def columnar_floor(url: str) -> dict[str, float]:

@@ -152,13 +152,13 @@ _INSERT = text(
 
 def insert(connection: Connection, blocks: Mapping[date, pa.Table]) -> None:
     """Store one block per day of ``blocks`` in the caller's transaction."""
-    values = [
+    rows = [
         {"day": day, "block_id": uuid.uuid4(), "rows": table.num_rows, "data": encode(table)}
         for day, table in sorted(blocks.items())
         if table.num_rows
     ]
-    if values:
-        connection.execute(_INSERT, values)
+    if rows:
+        connection.execute(_INSERT, rows)
 
 
 _DAYS_TO_COMPACT = text(
